@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make demo` runs the product, `make test` installs and runs every test.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+NODE_PEERS := tests/node/node_modules/.package-lock.json
+BENCH ?=
+
+.PHONY: demo test lint bench install clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_PEERS): tests/node/package.json tests/node/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/node --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the tests against the official Interledger packages will not run"; fi
+
+install: $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(BIN)/python -m marketplace.devstack
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy --strict payments/
+
+test: $(INSTALLED) $(NODE_PEERS) lint
+	$(BIN)/python -m pytest
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/run.py $(BENCH)
+
+clean:
+	rm -rf $(VENV) var tests/node/node_modules

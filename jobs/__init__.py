@@ -1,0 +1,1 @@
+"""Jobs, quotes and payment attempts: what funders and providers see."""

@@ -1,0 +1,161 @@
+"""`make demo`: migrate, then run web, worker, beat, Flower (and the local wallet) in the foreground.
+
+Every process runs in its own process group; Ctrl-C (or SIGTERM) stops all of them, and so does any one
+of them exiting on its own. Redis: the one at REDIS_URL when it answers; else a `redis-server` started
+here; else Celery's filesystem transport under var/, said so on the console.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+STOP_GRACE_SECONDS = 10
+
+
+def say(message: str) -> None:
+    """One line on the console, flushed at once so a supervisor sees it."""
+    print(f"[demo] {message}", flush=True)
+
+
+def answers(url: str, timeout: float = 0.5) -> bool:
+    """Whether something accepts TCP connections at the host and port of `url`."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Stack:
+    """The child processes of one demo run."""
+
+    env: dict[str, str]
+    log_dir: Path
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        """Starts `args` as a named child in its own process group; output goes to the console."""
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True)
+        self.children.append((name, process))
+        say(f"started {name} (pid {process.pid})")
+        return process
+
+    def run(self, name: str, args: list[str]) -> None:
+        """Runs a set-up step to completion; a failure stops the demo with the step's name."""
+        say(f"{name}…")
+        if subprocess.run(args, cwd=ROOT, env=self.env, check=False).returncode != 0:
+            raise SystemExit(f"[demo] {name} failed; see above.")
+
+    def exited(self) -> tuple[str, int] | None:
+        """The first child that has exited on its own, with its exit code."""
+        for name, process in self.children:
+            code = process.poll()
+            if code is not None:
+                return name, code
+        return None
+
+    def stop(self) -> None:
+        """SIGTERM to every child's group, then SIGKILL to whatever is left after the grace period."""
+        for _name, process in reversed(self.children):
+            signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, process in reversed(self.children):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                say(f"{name} did not stop in {STOP_GRACE_SECONDS}s; killing it")
+            signal_group(process, signal.SIGKILL)
+            process.wait()
+        say("stopped every process")
+
+
+def signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Sends `sig` to the process group led by `process`, if any of it is left."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def choose_broker(stack: Stack) -> str:
+    """The broker URL for this run, starting a local Redis when none answers and one is installed."""
+    redis_url = stack.env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if answers(redis_url):
+        say(f"broker: Redis at {redis_url}")
+        return redis_url
+    server = shutil.which("redis-server")
+    if server:
+        port = urlsplit(redis_url).port or 6379
+        stack.start("redis", [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        deadline = time.monotonic() + 10
+        while not answers(redis_url) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        say(f"broker: started redis-server at {redis_url}")
+        return redis_url
+    say("broker: no Redis reachable and redis-server is not installed; using the embedded filesystem "
+        "broker under var/broker (fine for a demo, not for production)")
+    return "filesystem://"
+
+
+def main() -> int:
+    """Runs the stack until Ctrl-C; the exit code is 0 after a clean stop."""
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+    env["PYTHONUNBUFFERED"] = "1"
+    host = env.get("DEMO_HOST", "127.0.0.1")
+    web_port = env.get("WEB_PORT", "8000")
+    flower_port = env.get("FLOWER_PORT", "5555")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{web_port}")
+    var_dir = Path(env.get("VAR_DIR", str(ROOT / "var")))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(env=env, log_dir=var_dir)
+
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        env["CELERY_BROKER_URL"] = choose_broker(stack)
+        stack.run("migrating the database", [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
+        celery = [PYTHON, "-m", "celery", "-A", "marketplace"]
+        stack.start("web", [PYTHON, "manage.py", "runserver", f"{host}:{web_port}", "--noreload"])
+        stack.start("worker", [*celery, "worker", "-l", "info", "--concurrency", "2", "-n", "demo@%h"])
+        stack.start("beat", [*celery, "beat", "-l", "info", "--schedule", str(var_dir / "celerybeat-schedule")])
+        stack.start("flower", [*celery, "flower", f"--address={host}", f"--port={flower_port}"])
+        say(f"marketplace: http://{host}:{web_port}/")
+        say(f"health:      http://{host}:{web_port}/healthz")
+        say(f"admin:       http://{host}:{web_port}/admin/")
+        say(f"flower:      http://{host}:{flower_port}/")
+        say("press Ctrl-C to stop everything")
+        while not stopping:
+            ended = stack.exited()
+            if ended:
+                say(f"{ended[0]} exited with code {ended[1]}; stopping the rest")
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""`/healthz`: whether the database, the broker and at least one worker are up, as JSON."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import connection
+from django.db.utils import Error as DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from kombu.exceptions import OperationalError
+
+from marketplace.celery import app
+
+logger = logging.getLogger(__name__)
+
+PING_TIMEOUT_SECONDS = 1.5
+
+
+def check_database() -> dict[str, object]:
+    """Runs a trivial query on the default database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def check_broker() -> dict[str, object]:
+    """Opens (and closes) a fresh connection to the Celery broker."""
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=PING_TIMEOUT_SECONDS)
+        return {"ok": True, "transport": conn.transport_cls}
+
+
+def check_workers() -> dict[str, object]:
+    """Pings the workers over the broker; at least one must answer."""
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=PING_TIMEOUT_SECONDS)
+        replies = app.control.ping(timeout=PING_TIMEOUT_SECONDS, connection=conn)
+    names = sorted(name for reply in replies for name in reply)
+    return {"ok": bool(names), "workers": names}
+
+
+CHECKS: dict[str, Callable[[], dict[str, object]]] = {
+    "database": check_database,
+    "broker": check_broker,
+    "workers": check_workers,
+}
+
+
+def run_check(name: str) -> dict[str, object]:
+    """One check's result; a failure becomes `ok: false` with the error's class and message."""
+    try:
+        return CHECKS[name]()
+    except (DatabaseError, OperationalError, OSError, TimeoutError) as exc:
+        logger.warning("health check %s failed: %s", name, exc.__class__.__name__)
+        return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when every check passes; 503 naming what is down otherwise."""
+    results = {name: run_check(name) for name in CHECKS}
+    down = [name for name, result in results.items() if not result["ok"]]
+    body = {"status": "ok" if not down else "down", "down": down, "checks": results}
+    return JsonResponse(body, status=503 if down else 200)

@@ -1,0 +1,12 @@
+"""URL routes of the project."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from marketplace.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("jobs.urls")),
+]

@@ -1,0 +1,1 @@
+"""Celery tasks (thin) and the payment pipeline they drive."""
