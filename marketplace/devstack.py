@@ -21,6 +21,14 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 STOP_GRACE_SECONDS = 10
+CELERY = ["-m", "celery", "-A", "marketplace"]
+# What each process runs; docker-compose.yml runs the same (a test holds them together).
+ENTRY_POINTS = {
+    "web": ["manage.py", "runserver"],
+    "worker": [*CELERY, "worker"],
+    "beat": [*CELERY, "beat"],
+    "flower": [*CELERY, "flower"],
+}
 
 
 def say(message: str) -> None:
@@ -135,11 +143,11 @@ def main() -> int:
     try:
         env["CELERY_BROKER_URL"] = choose_broker(stack)
         stack.run("migrating the database", [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
-        celery = [PYTHON, "-m", "celery", "-A", "marketplace"]
-        stack.start("web", [PYTHON, "manage.py", "runserver", f"{host}:{web_port}", "--noreload"])
-        stack.start("worker", [*celery, "worker", "-l", "info", "--concurrency", "2", "-n", "demo@%h"])
-        stack.start("beat", [*celery, "beat", "-l", "info", "--schedule", str(var_dir / "celerybeat-schedule")])
-        stack.start("flower", [*celery, "flower", f"--address={host}", f"--port={flower_port}"])
+        run = {name: [PYTHON, *entry] for name, entry in ENTRY_POINTS.items()}
+        stack.start("web", [*run["web"], f"{host}:{web_port}", "--noreload"])
+        stack.start("worker", [*run["worker"], "-l", "info", "--concurrency", "2", "-n", "demo@%h"])
+        stack.start("beat", [*run["beat"], "-l", "info", "--schedule", str(var_dir / "celerybeat-schedule")])
+        stack.start("flower", [*run["flower"], f"--address={host}", f"--port={flower_port}"])
         say(f"marketplace: http://{host}:{web_port}/")
         say(f"health:      http://{host}:{web_port}/healthz")
         say(f"admin:       http://{host}:{web_port}/admin/")
