@@ -1,0 +1,192 @@
+"""Errors raised by the Open Payments client.
+
+Our exception hierarchy:
+
+* OpenPaymentsError
+  + TransportError                 (retryable: timeout, connect error, dropped connection)
+  + HTTPError                      (status, code, description, method, url; .retryable for 5xx/429)
+    - BadRequest                   (400)
+      · InvalidQuote               (400 "invalid quote": expired, used or receiver done; re-quote)
+      · InvalidReceiver            (400 "invalid receiver": receiver already paid; stop)
+      · TooFast                    (400 too_fast; carries .wait seconds)
+    - Unauthorized                 (401: signature, client or continuation problem)
+    - Forbidden                    (403)
+      · InactiveToken              (403 "Inactive Token": rotate, then retry once)
+    - NotFound                     (404)
+    - Conflict                     (409)
+    - ServerError                  (5xx, retryable)
+  + SignatureError                 (.reason: a stable string, see SignatureError.REASONS)
+  + InvalidKeyError                (a private key or JWK that is not Ed25519 / unreadable)
+  + UnsafeURLError                 (SSRF refusal before any connection)
+  + ResponseValidationError        (a response that does not match the expected shape)
+
+No message, ``str`` or ``repr`` of these errors contains a token, key or signature value:
+errors keep only status, code, description, method and a URL with its query removed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "HTTPError",
+    "InactiveToken",
+    "InvalidKeyError",
+    "InvalidQuote",
+    "InvalidReceiver",
+    "NotFound",
+    "OpenPaymentsError",
+    "ResponseValidationError",
+    "ServerError",
+    "SignatureError",
+    "TooFast",
+    "TransportError",
+    "Unauthorized",
+    "UnsafeURLError",
+    "redact_url",
+]
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` without userinfo, query or fragment, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class OpenPaymentsError(Exception):
+    """Base class of every error this package raises."""
+
+
+class TransportError(OpenPaymentsError):
+    """The request did not get an HTTP response (timeout, refused or dropped connection); retryable."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = redact_url(url) if url else ""
+        super().__init__(f"{message} ({method} {self.url})" if url else message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.args[0]!r})"
+
+
+class HTTPError(OpenPaymentsError):
+    """The server answered with an error status; carries what it said, never what we sent."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str | None,
+        description: str | None,
+        method: str,
+        url: str,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.description = description
+        self.method = method.upper()
+        self.url = redact_url(url)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        detail = " ".join(part for part in (self.code, self.description) if part)
+        return f"{self.status} from {self.method} {self.url}" + (f": {detail}" if detail else "")
+
+    @property
+    def retryable(self) -> bool:
+        """True for 5xx and 429: the same request may succeed later."""
+        return self.status >= 500 or self.status == 429
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status}, code={self.code!r}, "
+            f"description={self.description!r}, method={self.method!r}, url={self.url!r})"
+        )
+
+
+class BadRequest(HTTPError):
+    """400: the request was refused as invalid; do not retry unchanged."""
+
+
+class InvalidQuote(BadRequest):
+    """400 "invalid quote": the quote expired, was used, or its receiver is done; re-quote."""
+
+
+class InvalidReceiver(BadRequest):
+    """400 "invalid receiver": the incoming payment cannot take money (completed/expired)."""
+
+
+class TooFast(BadRequest):
+    """400 too_fast: a grant was continued before ``wait`` seconds passed."""
+
+    def __init__(self, *, wait: int, **kwargs: object) -> None:
+        self.wait = wait
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+
+class Unauthorized(HTTPError):
+    """401: bad signature, unknown client key, invalid continuation or denied request."""
+
+
+class Forbidden(HTTPError):
+    """403: the token does not allow this (insufficient grant, over the limit)."""
+
+
+class InactiveToken(Forbidden):
+    """403 "Inactive Token": the access token expired or was revoked; rotate it and retry once."""
+
+
+class NotFound(HTTPError):
+    """404: unknown resource, wallet address or continuation."""
+
+
+class Conflict(HTTPError):
+    """409: the resource is in the wrong state for this action."""
+
+
+class ServerError(HTTPError):
+    """5xx: the server failed; retryable."""
+
+
+class SignatureError(OpenPaymentsError):
+    """A request signature could not be verified; ``reason`` is one of ``REASONS``."""
+
+    REASONS = frozenset(
+        {
+            "missing signature headers",
+            "unknown key id",
+            "invalid signature",
+            "content digest mismatch",
+            "missing content digest",
+            "authorization not covered",
+            "malformed signature input",
+        }
+    )
+
+    def __init__(self, reason: str) -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown signature error reason: {reason!r}")
+        self.reason = reason
+        super().__init__(reason)
+
+
+class InvalidKeyError(OpenPaymentsError):
+    """A key could not be loaded or is not an Ed25519 key."""
+
+
+class UnsafeURLError(OpenPaymentsError):
+    """A URL was refused before connecting (scheme, private address, redirect, size)."""
+
+
+class ResponseValidationError(OpenPaymentsError):
+    """A response body did not have the shape the Open Payments spec promises."""
