@@ -7,6 +7,7 @@ here; else Celery's filesystem transport under var/, said so on the console.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -92,10 +93,8 @@ class Stack:
 
 def signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     """Sends `sig` to the process group led by `process`, if any of it is left."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def choose_broker(stack: Stack) -> str:
@@ -107,14 +106,18 @@ def choose_broker(stack: Stack) -> str:
     server = shutil.which("redis-server")
     if server:
         port = urlsplit(redis_url).port or 6379
-        stack.start("redis", [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        stack.start(
+            "redis", [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        )
         deadline = time.monotonic() + 10
         while not answers(redis_url) and time.monotonic() < deadline:
             time.sleep(0.1)
         say(f"broker: started redis-server at {redis_url}")
         return redis_url
-    say("broker: no Redis reachable and redis-server is not installed; using the embedded filesystem "
-        "broker under var/broker (fine for a demo, not for production)")
+    say(
+        "broker: no Redis reachable and redis-server is not installed; using the embedded filesystem "
+        "broker under var/broker (fine for a demo, not for production)"
+    )
     return "filesystem://"
 
 

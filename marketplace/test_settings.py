@@ -4,6 +4,6 @@ import os
 
 os.environ.setdefault("DEBUG", "1")
 
-from marketplace.settings import *  # noqa: E402, F403
+from marketplace.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -37,6 +37,8 @@ def worker(transactional_db, celery_queue: str, tmp_path: Path) -> Iterator[obje
     from django.db import connection
 
     with services.celery_worker(
-        database=services.database_url(connection.settings_dict), queue=celery_queue, log=tmp_path / "worker.log"
+        database=services.database_url(connection.settings_dict),
+        queue=celery_queue,
+        log=tmp_path / "worker.log",
     ) as process:
         yield process

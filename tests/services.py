@@ -132,9 +132,27 @@ def celery_worker(
     """A real `celery worker` process on `queue`, against `database`, answering pings before it yields."""
     env = process_env(DATABASE_URL=database, CELERY_QUEUE=queue, REDIS_URL=REDIS_URL, **(extra_env or {}))
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
-    args = [PYTHON, "-m", "celery", "-A", "marketplace", "worker", "-l", "info", "-n", name,
-            "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queue, "--without-heartbeat",
-            "--without-mingle", "--without-gossip"]
+    args = [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "marketplace",
+        "worker",
+        "-l",
+        "info",
+        "-n",
+        name,
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        "prefork",
+        "-Q",
+        queue,
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+    ]
     process = spawn(args, env, log)
     try:
         from marketplace.celery import app

@@ -37,8 +37,13 @@ def test_docker_compose_validates_the_file() -> None:
     require(shutil.which("docker-compose") is not None, "docker-compose", "apt-get install docker-compose")
 
     # when
-    result = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True,
-                            text=True, check=False, cwd=ROOT)
+    result = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
 
     # then
     assert (result.returncode, result.stderr) == (0, "")

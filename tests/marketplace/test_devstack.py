@@ -40,14 +40,23 @@ def test_demo_serves_healthz_and_flower_and_ctrl_c_leaves_no_process_behind(tmp_
     redis_url = require_redis()
     web, flower = free_port(), free_port()
     env = process_env(
-        WEB_PORT=str(web), FLOWER_PORT=str(flower), VAR_DIR=str(tmp_path), REDIS_URL=redis_url,
+        WEB_PORT=str(web),
+        FLOWER_PORT=str(flower),
+        VAR_DIR=str(tmp_path),
+        REDIS_URL=redis_url,
         CELERY_QUEUE=f"demo-{uuid.uuid4().hex[:8]}",
     )
     env.pop("DATABASE_URL", None)
     output = tmp_path / "demo.log"
     with output.open("wb") as log:
-        demo = subprocess.Popen([PYTHON, "-m", "marketplace.devstack"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        demo = subprocess.Popen(
+            [PYTHON, "-m", "marketplace.devstack"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         # when it is up
         def healthy() -> bool:
@@ -56,14 +65,23 @@ def test_demo_serves_healthz_and_flower_and_ctrl_c_leaves_no_process_behind(tmp_
             return response is not None and response.status_code == 200
 
         wait_until(healthy, 90, "/healthz to answer 200")
-        wait_until(lambda: (r := get(f"http://127.0.0.1:{flower}/")) is not None and r.status_code == 200,
-                   60, "Flower to answer")
-        pids = {name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output.read_text())}
+        wait_until(
+            lambda: (r := get(f"http://127.0.0.1:{flower}/")) is not None and r.status_code == 200,
+            60,
+            "Flower to answer",
+        )
+        pids = {
+            name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output.read_text())
+        }
 
         # then every process was started and every URL printed
         assert set(pids) == {"web", "worker", "beat", "flower"}
         text = output.read_text()
-        for url in (f"http://127.0.0.1:{web}/", f"http://127.0.0.1:{web}/healthz", f"http://127.0.0.1:{flower}/"):
+        for url in (
+            f"http://127.0.0.1:{web}/",
+            f"http://127.0.0.1:{web}/healthz",
+            f"http://127.0.0.1:{flower}/",
+        ):
             assert url in text
 
         # when Ctrl-C is pressed
@@ -72,8 +90,12 @@ def test_demo_serves_healthz_and_flower_and_ctrl_c_leaves_no_process_behind(tmp_
 
         # then it exits cleanly and leaves no process of its own behind
         assert code == 0, output.read_text()
-        leftover = subprocess.run(["pgrep", "-g", ",".join(str(p) for p in pids.values())],
-                                  capture_output=True, text=True, check=False).stdout.split()
+        leftover = subprocess.run(
+            ["pgrep", "-g", ",".join(str(p) for p in pids.values())],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
         assert leftover == []
         assert [name for name, pid in pids.items() if alive(pid)] == []
     finally:

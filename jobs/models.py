@@ -1,0 +1,180 @@
+"""People, jobs, quotes and payment attempts.
+
+Money is stored as an integer of minor units with its asset code and scale, never as a float.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Profile(models.Model):
+    """What a user does on the marketplace and the Open Payments wallet they use."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    is_funder = models.BooleanField(default=False)
+    is_provider = models.BooleanField(default=False)
+    # What the user typed (a URL or a $payment-pointer) and what it resolved to.
+    wallet_address = models.CharField(max_length=500, blank=True)
+    wallet_id = models.URLField(max_length=500, blank=True)
+    asset_code = models.CharField(max_length=16, blank=True)
+    asset_scale = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
+
+    @property
+    def has_wallet(self) -> bool:
+        return bool(self.wallet_id)
+
+
+class Job(models.Model):
+    """A piece of work a funder posts and pays a provider for."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+
+    funder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs_funded")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+
+class Quote(models.Model):
+    """A provider's price for a job, in the provider's wallet asset."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="quotes")
+    provider = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quotes")
+    amount_value = models.BigIntegerField()
+    asset_code = models.CharField(max_length=16)
+    asset_scale = models.PositiveSmallIntegerField()
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount_value__gt=0), name="quote_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"quote #{self.pk} on job #{self.job_id}"
+
+
+class AttemptStatus(models.TextChoices):
+    GENERATING = "generating", "Generating payment link"
+    AWAITING_AUTHORIZATION = "awaiting_authorization", "Awaiting authorization"
+    AUTHORIZED = "authorized", "Authorized"
+    PROCESSING = "processing", "Processing"
+    SUCCEEDED = "succeeded", "Paid"
+    FAILED = "failed", "Failed"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+LIVE_STATUSES = (
+    AttemptStatus.GENERATING,
+    AttemptStatus.AWAITING_AUTHORIZATION,
+    AttemptStatus.AUTHORIZED,
+    AttemptStatus.PROCESSING,
+)
+
+
+class PaymentAttempt(models.Model):
+    """One try at paying a job: what the pipeline learned, stored as soon as it learned it.
+
+    Status changes only through `jobs.states.transition`; the database allows one live and one
+    succeeded attempt per job.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempts")
+    quote = models.ForeignKey(Quote, on_delete=models.PROTECT, related_name="attempts")
+    status = models.CharField(max_length=32, choices=AttemptStatus.choices, default=AttemptStatus.GENERATING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The two wallets, as resolved when the attempt started.
+    sender_wallet = models.URLField(max_length=500)
+    receiver_wallet = models.URLField(max_length=500)
+    # The sender wallet's grant endpoint as advertised; the finish hash is computed over it.
+    sender_auth_server = models.URLField(max_length=500, blank=True)
+
+    # Incoming payment at the provider's wallet, and the token that reads it.
+    incoming_payment_url = models.URLField(max_length=500, blank=True)
+    incoming_amount = models.BigIntegerField(null=True, blank=True)
+    receive_asset_code = models.CharField(max_length=16, blank=True)
+    receive_asset_scale = models.PositiveSmallIntegerField(null=True, blank=True)
+    incoming_token = models.CharField(max_length=500, blank=True)
+    incoming_token_manage = models.URLField(max_length=500, blank=True)
+    incoming_token_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # Quote at the funder's wallet.
+    quote_url = models.URLField(max_length=500, blank=True)
+    debit_amount = models.BigIntegerField(null=True, blank=True)
+    debit_asset_code = models.CharField(max_length=16, blank=True)
+    debit_asset_scale = models.PositiveSmallIntegerField(null=True, blank=True)
+    receive_amount = models.BigIntegerField(null=True, blank=True)
+    quote_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # Interactive outgoing-payment grant.
+    client_nonce = models.CharField(max_length=100, blank=True)
+    interact_nonce = models.CharField(max_length=100, blank=True)
+    payment_url = models.URLField(max_length=1000, blank=True)
+    continue_uri = models.URLField(max_length=500, blank=True)
+    continue_token = models.CharField(max_length=500, blank=True)
+    continue_wait = models.PositiveIntegerField(null=True, blank=True)
+    interact_ref = models.CharField(max_length=200, blank=True)
+    link_ready_at = models.DateTimeField(null=True, blank=True)
+    authorization_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # Access token of the outgoing-payment grant.
+    access_token = models.CharField(max_length=500, blank=True)
+    access_token_manage = models.URLField(max_length=500, blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    authorized_at = models.DateTimeField(null=True, blank=True)
+
+    # Outgoing payment: the id of ours it carries in its metadata, then what the wallet answered.
+    idempotency_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    outgoing_payment_requested_at = models.DateTimeField(null=True, blank=True)
+    outgoing_payment_url = models.URLField(max_length=500, blank=True)
+    sent_amount = models.BigIntegerField(null=True, blank=True)
+    received_amount = models.BigIntegerField(null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job"], condition=Q(status__in=LIVE_STATUSES), name="one_live_attempt_per_job"
+            ),
+            models.UniqueConstraint(
+                fields=["job"], condition=Q(status=AttemptStatus.SUCCEEDED), name="one_success_per_job"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"], name="attempt_status_updated")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of job #{self.job_id} ({self.status})"
+
+    def __repr__(self) -> str:
+        return f"<PaymentAttempt {self.pk} job={self.job_id} status={self.status}>"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
