@@ -112,7 +112,12 @@ class PaymentAttempt(models.Model):
     # The sender wallet's grant endpoint as advertised; the finish hash is computed over it.
     sender_auth_server = models.URLField(max_length=500, blank=True)
 
+    # One delivery of a step works on the attempt at a time; a crashed holder's lease runs out.
+    lease_owner = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
     # Incoming payment at the provider's wallet, and the token that reads it.
+    incoming_payment_requested_at = models.DateTimeField(null=True, blank=True)
     incoming_payment_url = models.URLField(max_length=500, blank=True)
     incoming_amount = models.BigIntegerField(null=True, blank=True)
     receive_asset_code = models.CharField(max_length=16, blank=True)
@@ -137,6 +142,7 @@ class PaymentAttempt(models.Model):
     continue_token = models.CharField(max_length=500, blank=True)
     continue_wait = models.PositiveIntegerField(null=True, blank=True)
     interact_ref = models.CharField(max_length=200, blank=True)
+    continue_requested_at = models.DateTimeField(null=True, blank=True)
     link_ready_at = models.DateTimeField(null=True, blank=True)
     authorization_expires_at = models.DateTimeField(null=True, blank=True)
 
