@@ -1,5 +1,6 @@
-"""A typed, framework-free Open Payments client: keys, request signing, interaction hashes, errors."""
+"""A typed, framework-free Open Payments client: keys, request signing, grants and payments, errors."""
 
+from .client import ClientConfig, OpenPaymentsClient
 from .exceptions import (
     BadRequest,
     Conflict,
@@ -11,6 +12,8 @@ from .exceptions import (
     InvalidReceiver,
     NotFound,
     OpenPaymentsError,
+    RedirectRefused,
+    ResponseTooLarge,
     ResponseValidationError,
     ServerError,
     SignatureError,
@@ -18,6 +21,7 @@ from .exceptions import (
     TransportError,
     Unauthorized,
     UnsafeURLError,
+    error_from_response,
 )
 from .interaction import finish_hash, verify_finish_hash
 from .keys import (
@@ -28,27 +32,69 @@ from .keys import (
     public_jwk,
     public_key_from_jwk,
 )
+from .models import (
+    AccessItem,
+    AccessToken,
+    Amount,
+    Continuation,
+    Grant,
+    GrantSpentAmounts,
+    IncomingPayment,
+    InteractRequest,
+    Limits,
+    OutgoingPayment,
+    PaginatedList,
+    PaymentMethod,
+    PendingGrant,
+    PublicIncomingPayment,
+    Quote,
+    WalletAddress,
+)
+from .safe_http import URLPolicy
 from .signing import SignatureAuth, json_body, sign_headers, signature_key_id, verify_request
+from .urls import wallet_address_url
 
 __all__ = [
+    "AccessItem",
+    "AccessToken",
+    "Amount",
     "BadRequest",
+    "ClientConfig",
     "Conflict",
+    "Continuation",
     "Forbidden",
+    "Grant",
+    "GrantSpentAmounts",
     "HTTPError",
     "InactiveToken",
+    "IncomingPayment",
+    "InteractRequest",
     "InvalidKeyError",
     "InvalidQuote",
     "InvalidReceiver",
+    "Limits",
     "NotFound",
+    "OpenPaymentsClient",
     "OpenPaymentsError",
+    "OutgoingPayment",
+    "PaginatedList",
+    "PaymentMethod",
+    "PendingGrant",
+    "PublicIncomingPayment",
+    "Quote",
+    "RedirectRefused",
+    "ResponseTooLarge",
     "ResponseValidationError",
     "ServerError",
     "SignatureAuth",
     "SignatureError",
     "TooFast",
     "TransportError",
+    "URLPolicy",
     "Unauthorized",
     "UnsafeURLError",
+    "WalletAddress",
+    "error_from_response",
     "finish_hash",
     "generate_private_key",
     "json_body",
@@ -61,4 +107,5 @@ __all__ = [
     "signature_key_id",
     "verify_finish_hash",
     "verify_request",
+    "wallet_address_url",
 ]

@@ -17,7 +17,9 @@ Our exception hierarchy:
     - ServerError                  (5xx, retryable)
   + SignatureError                 (.reason: a stable string, see SignatureError.REASONS)
   + InvalidKeyError                (a private key or JWK that is not Ed25519 / unreadable)
-  + UnsafeURLError                 (SSRF refusal before any connection)
+  + UnsafeURLError                 (SSRF refusal: scheme, non-public address; before any connection)
+    - RedirectRefused              (the server answered 3xx; redirects are never followed)
+    - ResponseTooLarge             (the response passed max_response_bytes; reading stopped)
   + ResponseValidationError        (a response that does not match the expected shape)
 
 No message, ``str`` or ``repr`` of these errors contains a token, key or signature value:
@@ -26,6 +28,7 @@ errors keep only status, code, description, method and a URL with its query remo
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
@@ -39,6 +42,8 @@ __all__ = [
     "InvalidReceiver",
     "NotFound",
     "OpenPaymentsError",
+    "RedirectRefused",
+    "ResponseTooLarge",
     "ResponseValidationError",
     "ServerError",
     "SignatureError",
@@ -46,6 +51,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "UnsafeURLError",
+    "error_from_response",
     "redact_url",
 ]
 
@@ -129,9 +135,11 @@ class InvalidReceiver(BadRequest):
 class TooFast(BadRequest):
     """400 too_fast: a grant was continued before ``wait`` seconds passed."""
 
-    def __init__(self, *, wait: int, **kwargs: object) -> None:
+    def __init__(
+        self, *, wait: int, status: int, code: str | None, description: str | None, method: str, url: str
+    ) -> None:
         self.wait = wait
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(status=status, code=code, description=description, method=method, url=url)
 
 
 class Unauthorized(HTTPError):
@@ -188,5 +196,51 @@ class UnsafeURLError(OpenPaymentsError):
     """A URL was refused before connecting (scheme, private address, redirect, size)."""
 
 
+class RedirectRefused(UnsafeURLError):
+    """The server answered with a redirect; Open Payments never needs one, so it is not followed."""
+
+
+class ResponseTooLarge(UnsafeURLError):
+    """The response body was larger than allowed; reading stopped at the cap."""
+
+
 class ResponseValidationError(OpenPaymentsError):
     """A response body did not have the shape the Open Payments spec promises."""
+
+
+_BY_STATUS: dict[int, type[HTTPError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+}
+_BY_DESCRIPTION: dict[tuple[int, str], type[HTTPError]] = {
+    (400, "invalid quote"): InvalidQuote,
+    (400, "invalid receiver"): InvalidReceiver,
+    (403, "inactive token"): InactiveToken,
+}
+
+
+def error_from_response(
+    *, status: int, content: bytes, method: str, url: str, wait: int | None = None
+) -> HTTPError:
+    """Map an error response (status + GNAP or RS error body) to the matching :class:`HTTPError`.
+
+    ``wait`` is the continuation's wait, used for ``too_fast`` (the body does not repeat it).
+    """
+    code = description = None
+    try:
+        error = json.loads(content).get("error")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        error = None
+    if isinstance(error, dict):
+        code = error.get("code") if isinstance(error.get("code"), str) else None
+        description = error.get("description") if isinstance(error.get("description"), str) else None
+    if status == 400 and code == "too_fast":
+        wait = 5 if wait is None else wait
+        return TooFast(wait=wait, status=status, code=code, description=description, method=method, url=url)
+    kind = _BY_DESCRIPTION.get((status, (description or "").strip().lower()))
+    if kind is None:
+        kind = ServerError if status >= 500 else _BY_STATUS.get(status, HTTPError)
+    return kind(status=status, code=code, description=description, method=method, url=url)

@@ -1,0 +1,164 @@
+"""The Open Payments client: one object, configured once, with resource groups (STYLE rule 9)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .exceptions import (
+    InvalidKeyError,
+    ResponseValidationError,
+    TransportError,
+    error_from_response,
+    redact_url,
+)
+from .models import AccessToken
+from .resources import (
+    Grants,
+    IncomingPayments,
+    OutgoingPaymentGrant,
+    OutgoingPayments,
+    Quotes,
+    Tokens,
+    WalletAddresses,
+)
+from .safe_http import Resolver, URLPolicy, build_http_client, read_limited, system_resolver
+from .signing import SignatureAuth, json_body
+from .urls import wallet_address_url
+
+__all__ = ["ClientConfig", "OpenPaymentsClient", "Requester"]
+
+_log = logging.getLogger("payments")
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything the client needs: our wallet address and key, timeouts, and the SSRF policy."""
+
+    wallet_address_url: str
+    key_id: str
+    private_key: Ed25519PrivateKey = field(repr=False)
+    timeout: float = 10.0
+    connect_timeout: float = 5.0
+    allowed_http_hosts: frozenset[str] = frozenset()
+    allow_private_hosts: bool = False
+    max_response_bytes: int = 1_000_000
+    wallet_address_ttl: float = 300.0
+    http_client: httpx.Client | None = field(default=None, repr=False, compare=False)
+    resolver: Resolver = field(default=system_resolver, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.private_key, Ed25519PrivateKey):
+            raise InvalidKeyError("ClientConfig.private_key must be an Ed25519 private key")
+        if self.timeout <= 0 or self.connect_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.max_response_bytes <= 0:
+            raise ValueError("max_response_bytes must be positive")
+
+
+class Requester:
+    """Sends one Open Payments request: SSRF check, signing, timeout, size cap, error mapping."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.policy = URLPolicy(
+            allowed_http_hosts=frozenset(config.allowed_http_hosts),
+            allow_private_hosts=config.allow_private_hosts,
+            resolver=config.resolver,
+        )
+        self.timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+        self.owns_http = config.http_client is None
+        self.http = config.http_client or build_http_client(self.policy, timeout=self.timeout)
+        self._auth = SignatureAuth(config.private_key, config.key_id)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: AccessToken | str | None = None,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str | int] | None = None,
+        wait: int | None = None,
+    ) -> Any:
+        """Send a request and return its parsed JSON (None when empty); raise a mapped error otherwise.
+
+        Signed when it is a POST or carries ``token``; ``wait`` feeds :class:`TooFast`.
+        """
+        self.policy.check_url(url)
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = "GNAP " + (token.value if isinstance(token, AccessToken) else token)
+        content = json_body(body) if body is not None else None
+        request = self.http.build_request(
+            method, url, headers=headers, content=content, params=params, timeout=self.timeout
+        )
+        shown = f"{method} {redact_url(url)}"
+        try:
+            response = self.http.send(request, auth=self._auth, stream=True, follow_redirects=False)
+            raw = read_limited(response, self.config.max_response_bytes)
+        except httpx.TimeoutException as exc:
+            raise TransportError(f"timed out ({type(exc).__name__})", method=method, url=url) from None
+        except httpx.RequestError as exc:
+            raise TransportError(f"request failed ({type(exc).__name__})", method=method, url=url) from None
+        _log.debug("%s -> %s", shown, response.status_code)
+        if response.status_code >= 400:
+            raise error_from_response(
+                status=response.status_code, content=raw, method=method, url=url, wait=wait
+            )
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ResponseValidationError(f"{shown} returned a body that is not JSON") from None
+
+    def close(self) -> None:
+        """Close the HTTP client if this requester created it."""
+        if self.owns_http:
+            self.http.close()
+
+
+class OpenPaymentsClient:
+    """Talks to wallets, auth servers and resource servers on behalf of our client wallet address.
+
+    Groups: ``wallet_addresses``, ``grants``, ``tokens``, ``incoming_payments``, ``quotes``,
+    ``outgoing_payments``, ``outgoing_payment_grant``. Close it (or use ``with``) when done.
+    """
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.client_wallet_address = wallet_address_url(config.wallet_address_url)
+        self._requester = Requester(config)
+        self.wallet_addresses = WalletAddresses(self._requester, ttl=config.wallet_address_ttl)
+        self.grants = Grants(self._requester, client=self.client_wallet_address)
+        self.tokens = Tokens(self._requester)
+        self.incoming_payments = IncomingPayments(self._requester)
+        self.quotes = Quotes(self._requester)
+        self.outgoing_payments = OutgoingPayments(self._requester)
+        self.outgoing_payment_grant = OutgoingPaymentGrant(self._requester)
+
+    def __repr__(self) -> str:
+        return f"OpenPaymentsClient(client={self.client_wallet_address!r}, key_id={self.config.key_id!r})"
+
+    def close(self) -> None:
+        """Release connections (only those of an ``httpx.Client`` this object created)."""
+        self._requester.close()
+
+    def __enter__(self) -> OpenPaymentsClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

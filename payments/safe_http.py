@@ -1,0 +1,165 @@
+"""Safe outbound HTTP for URLs that users (or their wallets) supply: the SSRF guard.
+
+https only (plain http for listed hosts); every address a host resolves to must be public unless private
+hosts are allowed, checked before the request and again when the socket connects (against DNS rebinding);
+cloud metadata addresses are always refused; redirects are never followed; bodies are read up to a cap.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpcore
+import httpx
+
+from .exceptions import RedirectRefused, ResponseTooLarge, UnsafeURLError, redact_url
+
+__all__ = ["GuardedTransport", "URLPolicy", "build_http_client", "read_limited", "system_resolver"]
+
+Resolver = Callable[[str, int], list[str]]
+
+# Instance metadata services (AWS/GCP/Azure/OpenStack, AWS IPv6 and ECS, Alibaba); refused even when
+# private hosts are allowed, since no wallet ever lives there.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
+)
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Resolve ``host`` with the system resolver to its IP address strings."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeURLError(f"cannot resolve host {host!r}: {exc}") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+@dataclass(frozen=True)
+class URLPolicy:
+    """Which URLs may be fetched: schemes, plain-http hosts, private addresses, and how to resolve."""
+
+    allowed_http_hosts: frozenset[str] = frozenset()
+    allow_private_hosts: bool = False
+    resolver: Resolver = field(default=system_resolver, repr=False)
+
+    def check_url(self, url: str | httpx.URL) -> None:
+        """Raise :class:`UnsafeURLError` unless ``url`` may be fetched; resolves the host, never connects."""
+        parsed = url if isinstance(url, httpx.URL) else _parse(url)
+        shown = redact_url(str(parsed))
+        host = parsed.host
+        if not host:
+            raise UnsafeURLError(f"refused {shown}: no host")
+        if parsed.scheme == "http":
+            if host not in self.allowed_http_hosts:
+                raise UnsafeURLError(f"refused {shown}: plain http is only allowed for configured hosts")
+        elif parsed.scheme != "https":
+            raise UnsafeURLError(f"refused {shown}: scheme must be https")
+        if parsed.userinfo:
+            raise UnsafeURLError(f"refused {shown}: credentials in URLs are not allowed")
+        self.safe_addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+
+    def safe_addresses(self, host: str, port: int) -> list[str]:
+        """Resolve ``host`` and return its addresses if every one is allowed, else raise UnsafeURLError."""
+        try:
+            addresses = [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in self.resolver(host, port)]
+        if not addresses:
+            raise UnsafeURLError(f"refused host {host!r}: it resolves to no address")
+        for address in addresses:
+            problem = self._problem(address)
+            if problem:
+                raise UnsafeURLError(f"refused host {host!r}: it resolves to {problem} address {address}")
+        return [str(address) for address in addresses]
+
+    def _problem(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if address in METADATA_ADDRESSES:
+            return "a cloud metadata"
+        if address.is_global or self.allow_private_hosts:
+            return None
+        if address.is_loopback:
+            return "a loopback"
+        if address.is_link_local:
+            return "a link-local"
+        if address.is_private:
+            return "a private"
+        return "a non-public"
+
+
+def _parse(url: str) -> httpx.URL:
+    try:
+        return httpx.URL(url)
+    except httpx.InvalidURL:
+        raise UnsafeURLError(f"refused {redact_url(url)}: not a valid URL") from None
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Connects only to addresses the policy allows, re-resolving at connect time."""
+
+    def __init__(self, policy: URLPolicy) -> None:
+        self._policy = policy
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        address = self._policy.safe_addresses(host, port)[0]
+        # TLS SNI and certificate checks still use the URL's host: httpcore takes them from the origin.
+        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """An httpx transport whose connections are checked against a :class:`URLPolicy`."""
+
+    def __init__(self, policy: URLPolicy, *, max_connections: int = 20) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=5.0,
+            network_backend=_GuardedBackend(policy),
+        )
+
+
+def build_http_client(policy: URLPolicy, *, timeout: float | httpx.Timeout) -> httpx.Client:
+    """Create the shared ``httpx.Client``: guarded transport, no env proxies, no redirects, a timeout."""
+    return httpx.Client(
+        transport=GuardedTransport(policy),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def read_limited(response: httpx.Response, max_bytes: int) -> bytes:
+    """Read a streamed response body, refusing redirects and stopping once it passes ``max_bytes``."""
+    shown = f"{response.request.method} {redact_url(str(response.request.url))}"
+    if response.is_redirect:
+        response.close()
+        raise RedirectRefused(f"refused to follow a {response.status_code} redirect from {shown}")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        response.close()
+        raise ResponseTooLarge(f"response from {shown} declares {declared} bytes, over the {max_bytes} limit")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ResponseTooLarge(f"response from {shown} is over the {max_bytes}-byte limit")
+            chunks.append(chunk)
+    finally:
+        response.close()
+    return b"".join(chunks)
