@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +64,66 @@ def run_node() -> Callable[[str, Any], Any]:
         return json.loads(completed.stdout)
 
     return run
+
+
+class _LocalHandler(BaseHTTPRequestHandler):
+    """Loopback-only test server: a wallet, a redirect, oversized bodies and a slow answer."""
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet test output
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if self.path == "/alice":
+            wallet = {
+                "id": f"{origin}/alice",
+                "publicName": "Alice",
+                "assetCode": "EUR",
+                "assetScale": 2,
+                "authServer": f"{origin}/auth/tenant",
+                "resourceServer": f"{origin}/rs/tenant",
+            }
+            self._send(200, json.dumps(wallet).encode(), {"Content-Type": "application/json"})
+        elif self.path == "/redirect":
+            self._send(302, b"", {"Location": f"{origin}/alice", "Content-Length": "0"})
+        elif self.path == "/big-declared":
+            self._send(200, b"x" * (10 * 1024 * 1024), {"Content-Length": str(10 * 1024 * 1024)})
+        elif self.path == "/big-streamed":
+            # No Content-Length: the body runs until the connection closes, so only counting can stop it.
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for _ in range(160):
+                    self.wfile.write(b"y" * 65536)
+        elif self.path == "/slow":
+            time.sleep(2)
+            self._send(200, b"{}", {"Content-Type": "application/json"})
+        else:
+            self._send(
+                404,
+                b'{"error":{"code":"404","description":"not found"}}',
+                {"Content-Type": "application/json"},
+            )
+
+
+@pytest.fixture
+def local_server() -> Iterator[str]:
+    """Serve :class:`_LocalHandler` on 127.0.0.1 and yield its origin."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LocalHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
