@@ -1,0 +1,113 @@
+"""Assemble the ASGI application: routes, error answers, fault injection, start-up and shut-down."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from . import admin, auth_server, consent, resource_server, wallet_server
+from .clients import ClientDirectory
+from .config import Options
+from .errors import GnapError, ResourceError
+from .faults import FaultInjector, FaultMiddleware
+from .replies import Services, json_response
+from .settlement import Settler
+from .state import Store
+from .urls import Urls
+
+log = logging.getLogger("testwallet")
+
+
+def _gnap_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GnapError)
+    return json_response(exc.body(), exc.status)
+
+
+def _resource_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ResourceError)
+    headers = None
+    if exc.authenticate:
+        # Rafiki: GNAP as_uri=<AUTH_SERVER_GRANT_URL>, the auth base without the tenant (observed §5)
+        headers = {"WWW-Authenticate": f"GNAP as_uri={request.app.state.services.store.urls.auth_base}"}
+    return json_response(exc.body(), exc.status, headers)
+
+
+def _not_found(request: Request, exc: Exception) -> Response:
+    return json_response({"error": {"code": "404", "description": "Not Found"}}, 404)
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def build_store(options: Options, base_url: str) -> Store:
+    """The state for a wallet advertised at ``base_url``: ``--state`` if it exists, else the seed."""
+    store = Store(Urls(base_url, options.tenant), options.settings, ilp_prefix=options.ilp_prefix)
+    if options.state is not None and options.state.exists():
+        store.load(options.state)
+    elif options.seed is not None:
+        import json
+
+        store.load_seed(json.loads(options.seed.read_text()))
+    return store
+
+
+def create_app(options: Options, store: Store) -> Any:
+    """The ASGI app serving ``store``; the fault middleware wraps everything so drops hit the socket."""
+    injector = FaultInjector()
+    if options.faults:
+        injector.configure(options.faults)
+    settler = Settler(store, injector)
+    ctx = Services(
+        store=store,
+        directory=ClientDirectory(store),
+        settler=settler,
+        faults=injector,
+        admin_enabled=options.admin,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False) as http:
+            ctx.http = http
+            ctx.directory.http = http
+            settler.resume()
+            try:
+                yield
+            finally:
+                settled = settler.settle_now()
+                if settled:
+                    log.info("settled %d pending payment(s) at shutdown", settled)
+                if options.state is not None:
+                    store.save(options.state)
+
+    routes = [
+        Route("/_health", health, methods=["GET"]),
+        *admin.routes,
+        *auth_server.routes,
+        *consent.routes,
+        *resource_server.routes,
+        *wallet_server.routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            GnapError: _gnap_error,
+            ResourceError: _resource_error,
+            admin.AdminError: admin.admin_error,
+            404: _not_found,
+        },
+        lifespan=lifespan,
+    )
+    app.state.services = ctx
+    wrapped = FaultMiddleware(app, injector)
+    wrapped.services = ctx  # type: ignore[attr-defined]  # handy for in-process tests
+    return wrapped
