@@ -40,7 +40,11 @@ _log = logging.getLogger("payments")
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything the client needs: our wallet address and key, timeouts, and the SSRF policy."""
+    """Everything the client needs: our wallet address and key, timeouts, and the SSRF policy.
+
+    Without ``http_client`` the client builds a guarded one that re-checks addresses at connect time;
+    a supplied ``http_client`` (e.g. an in-process transport in tests) gets the pre-request checks only.
+    """
 
     wallet_address_url: str
     key_id: str

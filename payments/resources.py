@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -87,19 +88,22 @@ class WalletAddresses:
         self._requester = requester
         self._ttl = ttl
         self._cache: OrderedDict[str, tuple[float, WalletAddress]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, url_or_pointer: str, *, refresh: bool = False) -> WalletAddress:
         """Fetch a wallet address (URL or ``$pointer``); unsigned, cached for the configured TTL."""
         url = wallet_address_url(url_or_pointer)
         now = time.monotonic()
-        cached = self._cache.get(url)
+        with self._lock:
+            cached = self._cache.get(url)
         if cached is not None and not refresh and cached[0] > now:
             return cached[1]
         wallet = WalletAddress.from_json(_require_json(self._requester.request("GET", url), "wallet address"))
-        self._cache[url] = (now + self._ttl, wallet)
-        self._cache.move_to_end(url)
-        while len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[url] = (now + self._ttl, wallet)
+            self._cache.move_to_end(url)
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
         return wallet
 
     def get_keys(self, wallet: WalletAddress | str) -> tuple[dict[str, str], ...]:

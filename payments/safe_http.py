@@ -16,7 +16,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from .exceptions import RedirectRefused, ResponseTooLarge, UnsafeURLError, redact_url
+from .exceptions import RedirectRefused, ResponseTooLarge, TransportError, UnsafeURLError, redact_url
 
 __all__ = ["GuardedTransport", "URLPolicy", "build_http_client", "read_limited", "system_resolver"]
 
@@ -30,11 +30,14 @@ METADATA_ADDRESSES = frozenset(
 
 
 def system_resolver(host: str, port: int) -> list[str]:
-    """Resolve ``host`` with the system resolver to its IP address strings."""
+    """Resolve ``host`` with the system resolver to its IP address strings.
+
+    A failed lookup is a :class:`TransportError` (DNS failures are often transient), not a refusal.
+    """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeURLError(f"cannot resolve host {host!r}: {exc}") from None
+        raise TransportError(f"cannot resolve host {host!r}: {exc}") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

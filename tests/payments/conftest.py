@@ -32,19 +32,18 @@ def client_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(CLIENT_KEY_SEED)
 
 
-def _node_missing() -> str | None:
+def _node_missing(node_modules: Path) -> str | None:
     if shutil.which("node") is None:
         return "`node` is not on PATH"
     for package in REQUIRED_PACKAGES:
-        if not (NODE_MODULES / package / "package.json").is_file():
-            return f"{package} is not installed under {NODE_MODULES}"
+        if not (node_modules / package / "package.json").is_file():
+            return f"{package} is not installed under {node_modules}"
     return None
 
 
-@pytest.fixture
-def run_node() -> Callable[[str, Any], Any]:
-    """Run ``tests/payments/node/<script>`` with JSON on stdin; return its parsed JSON stdout."""
-    missing = _node_missing()
+def node_runner(node_modules: Path = NODE_MODULES) -> Callable[[str, Any], Any]:
+    """Return a runner for the Node scripts; if Node or the packages are missing, fail under CI, else skip."""
+    missing = _node_missing(node_modules)
     if missing is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Node interop tests need Node.js and the pinned npm packages: {missing}")
@@ -57,13 +56,19 @@ def run_node() -> Callable[[str, Any], Any]:
             capture_output=True,
             text=True,
             timeout=60,
-            env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+            env={**os.environ, "NODE_PATH": str(node_modules)},
             check=False,
         )
         assert completed.returncode == 0, completed.stderr
         return json.loads(completed.stdout)
 
     return run
+
+
+@pytest.fixture
+def run_node() -> Callable[[str, Any], Any]:
+    """Run ``tests/payments/node/<script>`` with JSON on stdin; return its parsed JSON stdout."""
+    return node_runner()
 
 
 class _LocalHandler(BaseHTTPRequestHandler):

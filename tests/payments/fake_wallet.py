@@ -77,7 +77,8 @@ class FakeWallet:
         """Play the user accepting at ``redirect``; return the (hash, interact_ref) of the finish redirect."""
         grant = next(g for g in self.grants.values() if g.interact_nonce and g.interact_nonce in redirect)
         grant.approved, grant.interact_ref = True, str(uuid.uuid4())
-        assert grant.finish is not None
+        if grant.finish is None:  # polling grant: no redirect back, nothing to hash
+            return "", ""
         digest = finish_hash(
             client_nonce=grant.finish["nonce"],
             interact_nonce=grant.interact_nonce or "",
@@ -101,6 +102,11 @@ class FakeWallet:
             if name.endswith("/jwks.json"):
                 return httpx.Response(200, json=self.client_jwks)
             return httpx.Response(200, json=self.wallet(name))
+        if url.host == "rs.wallet.example" and method == "GET" and "authorization" not in request.headers:
+            payment = self.incoming[str(url)]
+            return httpx.Response(
+                200, json={"receivedAmount": payment["receivedAmount"], "authServer": AUTH_SERVER}
+            )
         try:
             verify_request(
                 method=method,
@@ -132,6 +138,8 @@ class FakeWallet:
                     if token.grant is grant:
                         token.active = False
                 return httpx.Response(204)
+            if not body:
+                return self._poll(ident, grant)
             if body.get("interact_ref") != grant.interact_ref:
                 return _error(404, "invalid_continuation", "grant not found")
             if not grant.approved or grant.finalized:
@@ -174,6 +182,18 @@ class FakeWallet:
                 },
                 "continue": self._continue(grant_id) | {"wait": 0},
             },
+        )
+
+    def _poll(self, grant_id: str, grant: _Grant) -> httpx.Response:
+        if grant.finish is not None:
+            return _error(401, "request_denied", "grant cannot be polled")
+        if grant.finalized:
+            return _error(401, "request_denied", "grant cannot be continued")
+        if not grant.approved:
+            return httpx.Response(200, json={"continue": self._continue(grant_id) | {"wait": 0}})
+        grant.finalized = True
+        return httpx.Response(
+            200, json={"access_token": self._issue(grant), "continue": self._continue(grant_id)}
         )
 
     def _continue(self, grant_id: str) -> dict[str, Any]:
@@ -277,6 +297,18 @@ class FakeWallet:
         if method == "GET":
             payment = {k: v for k, v in self.outgoing[url].items() if not k.startswith("grantSpent")}
             return httpx.Response(200, json=payment)
+        if "incomingPayment" in body:
+            receiver = self.incoming[body["incomingPayment"]]
+            debit = int(body["debitAmount"]["value"])
+            self._quote("POST", "", {"walletAddress": body["walletAddress"], "receiver": receiver["id"]})
+            quote_id = list(self.quotes)[-1]
+            self.quotes[quote_id]["debitAmount"] = _amount(debit)
+            self.quotes[quote_id]["receiveAmount"] = _amount(debit - 20)
+            body = {
+                "walletAddress": body["walletAddress"],
+                "quoteId": quote_id,
+                "metadata": body.get("metadata"),
+            }
         quote = self.quotes.get(body["quoteId"])
         if quote is None or quote.get("used"):
             return _error(400, "400", "invalid quote")

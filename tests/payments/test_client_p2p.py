@@ -187,3 +187,41 @@ def test_wallet_addresses_are_cached_and_keys_read_unsigned(
         ("GET", "https://wallet.example/platform/jwks.json"),
     ]
     assert [key["kid"] for key in keys] == [KEY_ID]
+
+
+def test_polling_grant_quote_less_payment_public_view_and_complete(
+    client: OpenPaymentsClient, wallet: FakeWallet
+) -> None:
+    # given an incoming payment on bob and an outgoing-payment grant on alice that is polled (no finish URI)
+    bob = client.wallet_addresses.get("https://wallet.example/bob")
+    alice = client.wallet_addresses.get("https://wallet.example/alice")
+    ip_grant = client.grants.request(bob, access=[AccessItem.incoming_payment()])
+    assert isinstance(ip_grant, Grant)
+    incoming = client.incoming_payments.create(
+        bob, token=ip_grant.access_token, incoming_amount=Amount(500, "EUR", 2)
+    )
+    pending = client.grants.request(
+        alice, access=[AccessItem.outgoing_payment(alice.id)], interact=InteractRequest()
+    )
+    assert isinstance(pending, PendingGrant)
+
+    # when polled before and after the user approves
+    still_pending = client.grants.poll(pending)
+    wallet.approve(pending.redirect or "")
+    approved = client.grants.poll(pending)
+    assert isinstance(approved, Grant)
+
+    # and a payment is made without a quote, then the receiver's views are read and it is completed
+    payment = client.outgoing_payments.create_from_incoming_payment(
+        alice, token=approved.access_token, incoming_payment=incoming.id, debit_amount=Amount(520, "EUR", 2)
+    )
+    public = client.incoming_payments.get_public(incoming.id)
+    completed = client.incoming_payments.complete(incoming.id, token=ip_grant.access_token)
+
+    # then each step returns the wallet's values
+    assert isinstance(still_pending, PendingGrant)
+    assert (still_pending.redirect, still_pending.continuation.wait) == (None, 0)
+    assert (payment.debit_amount, payment.receive_amount) == (Amount(520, "EUR", 2), Amount(500, "EUR", 2))
+    assert public.received_amount == Amount(500, "EUR", 2) and public.auth_server == AUTH_SERVER
+    assert completed.completed is True
+    assert wallet.seen[-2] == ("GET", incoming.id, 200)
