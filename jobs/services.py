@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import uuid
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from jobs.models import LIVE_STATUSES, AttemptStatus, Job, PaymentAttempt, Profile, Quote
+from jobs import states
+from jobs.models import LIVE_STATUSES, ApiToken, AttemptStatus, Job, PaymentAttempt, Profile, Quote
+from payments.interaction import verify_finish_hash
 
 
 class ActionRefused(Exception):
@@ -129,3 +136,119 @@ def latest_attempt(job: Job) -> PaymentAttempt | None:
 def succeeded_attempt(job: Job) -> PaymentAttempt | None:
     """The attempt that paid the job, if one did."""
     return job.attempts.filter(status=AttemptStatus.SUCCEEDED).first()
+
+
+def user_create(*, username: str, password: str, is_funder: bool, is_provider: bool) -> AbstractBaseUser:
+    """Signs a person up with their roles; the wallet comes later, on the profile page."""
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(username=username, password=password)
+        Profile.objects.create(user=user, is_funder=is_funder, is_provider=is_provider)
+    return user
+
+
+NOT_CANCELLABLE = "This payment link can no longer be cancelled."
+
+
+def attempt_cancel(*, attempt_id: uuid.UUID | str) -> bool:
+    """Cancels a payment link the funder has not used yet; True when this call cancelled it.
+
+    The caller checks that the user is the job's funder, then revokes the grant after commit.
+    """
+    return states.transition(
+        attempt_id,
+        to=AttemptStatus.CANCELLED,
+        source=AttemptStatus.AWAITING_AUTHORIZATION,
+        error="You cancelled this payment link.",
+    )
+
+
+class FinishRefused(Exception):
+    """A finish callback that changes nothing: `reason` is for the log, the message for the person."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+FINISH_NOT_AWAITING = "This payment link was already used or is no longer waiting for approval."
+FINISH_MALFORMED = "The wallet sent us back without the approval details we need."
+FINISH_BAD_HASH = "We could not confirm that this approval came from your wallet, so nothing was paid."
+DECLINED_IN_WALLET = "You declined the payment in your wallet."
+INTERACTION_EXPIRED = "The approval in your wallet expired before it was completed."
+GRANT_INVALID = "Your wallet says this payment link is no longer valid."
+WALLET_FAILED = "Your wallet could not complete the approval."
+# The `result` values wallets send instead of a hash (Rafiki's interaction routes).
+FINISH_RESULTS: dict[str, tuple[str, str]] = {
+    "grant_rejected": (AttemptStatus.DECLINED, DECLINED_IN_WALLET),
+    "invalid_interaction": (AttemptStatus.EXPIRED, INTERACTION_EXPIRED),
+    "grant_invalid": (AttemptStatus.EXPIRED, GRANT_INVALID),
+}
+
+
+def attempt_finish(*, attempt: PaymentAttempt, received_hash: str, interact_ref: str, result: str) -> str:
+    """Applies the wallet's finish redirect to an attempt awaiting authorization; returns the new status.
+
+    With `result` the funder declined or the interaction ended: the attempt becomes final. Otherwise the
+    hash must match this attempt's nonces, and the attempt becomes authorized (once: a replay finds it
+    no longer awaiting). Raises FinishRefused, changing nothing, on anything else.
+    """
+    awaiting = AttemptStatus.AWAITING_AUTHORIZATION
+    if attempt.status != awaiting:
+        raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
+    if result:
+        status, error = FINISH_RESULTS.get(result, (AttemptStatus.FAILED, WALLET_FAILED))
+        if not states.transition(attempt.pk, to=status, source=awaiting, error=error):
+            raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
+        return status
+    field_limit = PaymentAttempt._meta.get_field("interact_ref").max_length or 0
+    if not received_hash or not interact_ref or len(interact_ref) > field_limit:
+        raise FinishRefused("malformed", FINISH_MALFORMED)
+    if not (attempt.client_nonce and attempt.interact_nonce and attempt.sender_auth_server):
+        raise FinishRefused("no_grant", FINISH_NOT_AWAITING)
+    if not verify_finish_hash(
+        received=received_hash,
+        client_nonce=attempt.client_nonce,
+        interact_nonce=attempt.interact_nonce,
+        interact_ref=interact_ref,
+        auth_server=attempt.sender_auth_server,
+    ):
+        raise FinishRefused("bad_hash", FINISH_BAD_HASH)
+    authorized = states.transition(
+        attempt.pk,
+        to=AttemptStatus.AUTHORIZED,
+        source=awaiting,
+        interact_ref=interact_ref,
+        authorized_at=timezone.now(),
+    )
+    if not authorized:
+        raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
+    return AttemptStatus.AUTHORIZED
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API token and its key, which exists nowhere else once this is dropped."""
+
+    token: ApiToken
+    key: str
+
+
+def api_key_hash(key: str) -> str:
+    """The SHA-256 (hex) under which a key is stored and looked up."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def api_token_create(*, user: AbstractBaseUser, name: str = "") -> IssuedToken:
+    """Issues an API key for `user`, storing only its hash."""
+    key = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, key_hash=api_key_hash(key))
+    return IssuedToken(token=token, key=key)
+
+
+def api_token_authenticate(key: str) -> AbstractBaseUser | None:
+    """The active user the key belongs to (noting when it was used), or None."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=api_key_hash(key)).first()
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user

@@ -1,0 +1,85 @@
+"""Admin pages. Payment attempts are read-only (their status changes only through `jobs.states`), and
+no admin page shows a token, a nonce or an `interact_ref`."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from jobs.models import ApiToken, Job, PaymentAttempt, Profile, Quote
+
+# Never listed, shown or editable: the grant and payment credentials and the finish-hash inputs.
+ATTEMPT_SECRETS = frozenset(
+    {"incoming_token", "continue_token", "access_token", "client_nonce", "interact_nonce", "interact_ref"}
+)
+ATTEMPT_FIELDS = tuple(
+    field.name for field in PaymentAttempt._meta.concrete_fields if field.name not in ATTEMPT_SECRETS
+)
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "is_funder", "is_provider", "wallet_id", "asset_code", "asset_scale")
+    list_filter = ("is_funder", "is_provider", "asset_code")
+    search_fields = ("user__username", "wallet_address", "wallet_id")
+
+
+class QuoteInline(admin.TabularInline):
+    model = Quote
+    extra = 0
+    fields = ("provider", "amount_value", "asset_code", "asset_scale", "note", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("id", "title", "funder", "status", "created_at", "paid_at")
+    list_filter = ("status",)
+    search_fields = ("title", "funder__username")
+    readonly_fields = ("status", "created_at", "paid_at")
+    inlines = (QuoteInline,)
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = ("id", "job", "provider", "amount_value", "asset_code", "asset_scale", "created_at")
+    list_filter = ("asset_code",)
+    search_fields = ("job__title", "provider__username")
+    raw_id_fields = ("job", "provider")
+
+
+@admin.register(PaymentAttempt)
+class PaymentAttemptAdmin(admin.ModelAdmin):
+    list_display = ("id", "job", "status", "debit_amount", "debit_asset_code", "created_at", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("=id", "job__title", "sender_wallet", "receiver_wallet")
+    date_hierarchy = "created_at"
+    fields = ATTEMPT_FIELDS
+    readonly_fields = ATTEMPT_FIELDS
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued by `manage.py api_token_create` (the key is shown once); here they are revoked."""
+
+    list_display = ("id", "user", "name", "created_at", "last_used_at")
+    search_fields = ("user__username", "name")
+    fields = ("user", "name", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

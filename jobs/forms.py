@@ -1,0 +1,123 @@
+"""Forms: they parse and check what people type; the services in `jobs.services` do the writing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.models import User
+
+from jobs.models import Job, Profile
+from jobs.money import AmountInvalid, parse_amount
+from worker import wallets
+
+ROLES_REQUIRED = "Choose at least one role: funder, provider, or both."
+WALLET_SHAPE = "Enter your wallet address as a URL (https://…) or a payment pointer ($…)."
+
+
+class SignUpForm(BaseUserCreationForm):
+    """A username, a password typed twice, and the roles the person takes."""
+
+    is_funder = forms.BooleanField(required=False, label="I fund jobs (funder)")
+    is_provider = forms.BooleanField(required=False, label="I do jobs and get paid (provider)")
+
+    class Meta(BaseUserCreationForm.Meta):
+        model = User
+        fields = ("username",)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not (cleaned.get("is_funder") or cleaned.get("is_provider")):
+            raise forms.ValidationError(ROLES_REQUIRED)
+        return cleaned
+
+
+class ProfileForm(forms.Form):
+    """Roles and the Open Payments wallet address, resolved at the wallet whenever it changes.
+
+    A wallet that refuses (not found, private address, …) makes the form invalid with the reason on the
+    field, so nothing is saved.
+    """
+
+    is_funder = forms.BooleanField(required=False, label="Funder: I post jobs and pay for them")
+    is_provider = forms.BooleanField(required=False, label="Provider: I quote on jobs and get paid")
+    wallet_address = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Open Payments wallet address",
+        help_text="For example https://wallet.example/alice or $wallet.example/alice.",
+    )
+
+    def __init__(self, *args: Any, profile: Profile, **kwargs: Any) -> None:
+        initial = {
+            "is_funder": profile.is_funder,
+            "is_provider": profile.is_provider,
+            "wallet_address": profile.wallet_address,
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+        self.profile = profile
+        self.resolved: wallets.ResolvedWallet | None = None
+
+    def clean_wallet_address(self) -> str:
+        address: str = self.cleaned_data["wallet_address"].strip()
+        if not address:
+            return ""
+        if not address.startswith(("$", "https://", "http://")):
+            raise forms.ValidationError(WALLET_SHAPE)
+        if address == self.profile.wallet_address and self.profile.has_wallet:
+            return address
+        try:
+            self.resolved = wallets.resolve_wallet_address(address)
+        except wallets.WalletAddressRefused as refusal:
+            raise forms.ValidationError(str(refusal)) from refusal
+        return address
+
+    def profile_fields(self) -> dict[str, Any]:
+        """The arguments of `profile_update`: the roles, and the wallet new, kept or cleared."""
+        data, profile, wallet = self.cleaned_data, self.profile, self.resolved
+        fields = {k: data[k] for k in ("is_funder", "is_provider", "wallet_address")}
+        if wallet is not None:
+            resolved = {
+                "wallet_id": wallet.id,
+                "asset_code": wallet.asset_code,
+                "asset_scale": wallet.asset_scale,
+            }
+        elif data["wallet_address"]:
+            resolved = {
+                "wallet_id": profile.wallet_id,
+                "asset_code": profile.asset_code,
+                "asset_scale": profile.asset_scale,
+            }
+        else:
+            resolved = {"wallet_id": "", "asset_code": "", "asset_scale": None}
+        return {**fields, **resolved}
+
+
+class JobForm(forms.ModelForm):
+    """What a funder posts."""
+
+    class Meta:
+        model = Job
+        fields = ("title", "description")
+        widgets = {"description": forms.Textarea(attrs={"rows": 5})}
+
+
+class QuoteForm(forms.Form):
+    """A provider's price, typed as a decimal in their wallet's asset, kept as integer minor units."""
+
+    amount = forms.CharField(max_length=40, label="Your price")
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, asset_code: str, asset_scale: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asset_code, self.asset_scale = asset_code, asset_scale
+        self.fields["amount"].label = f"Your price in {asset_code}"
+        example = "12" if asset_scale == 0 else "12." + "5".ljust(asset_scale, "0")
+        self.fields["amount"].widget.attrs.update({"inputmode": "decimal", "placeholder": example})
+
+    def clean_amount(self) -> int:
+        try:
+            return parse_amount(self.cleaned_data["amount"], self.asset_scale, self.asset_code)
+        except AmountInvalid as invalid:
+            raise forms.ValidationError(str(invalid)) from invalid

@@ -1,0 +1,104 @@
+"""The landing page, the job list, a job's page, posting jobs and quoting on them."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from jobs import presenters, selectors, services
+from jobs.forms import JobForm, QuoteForm
+from jobs.models import Job
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page; people who are logged in go straight to the jobs."""
+    if request.user.is_authenticated:
+        return redirect("job-list")
+    return render(request, "jobs/home.html")
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    """Every job with its status badge."""
+    jobs = [
+        (job, presenters.job_badge(job.status, job.latest_attempt_status)) for job in selectors.job_list()
+    ]
+    profile = services.profile_for(request.user)
+    return render(request, "jobs/job_list.html", {"jobs": jobs, "profile": profile})
+
+
+@login_required
+def job_create(request: HttpRequest) -> HttpResponse:
+    """A funder posts a job."""
+    form = JobForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.job_create(funder=request.user, **form.cleaned_data)
+        except services.ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Job posted. Providers can now quote on it.")
+            return redirect("job-detail", job_id=job.pk)
+    return render(request, "jobs/job_form.html", {"form": form})
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    """A job, its quotes, and (for its funder and quoting providers) the payment panel and history."""
+    job = get_object_or_404(Job, pk=job_id)
+    return _job_page(request, job, quote_form=_quote_form(request, job))
+
+
+@login_required
+@require_POST
+def quote_create(request: HttpRequest, job_id: int) -> HttpResponse:
+    """A provider prices a job in their wallet's asset."""
+    job = get_object_or_404(Job, pk=job_id)
+    form = _quote_form(request, job, data=request.POST)
+    if form is None:
+        messages.error(request, "Add your wallet address to your profile before quoting.")
+        return redirect("job-detail", job_id=job.pk)
+    if form.is_valid():
+        try:
+            services.quote_create(
+                job=job,
+                provider=request.user,
+                amount_value=form.cleaned_data["amount"],
+                note=form.cleaned_data["note"],
+            )
+        except services.ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, "Quote sent to the funder.")
+        return redirect("job-detail", job_id=job.pk)
+    return _job_page(request, job, quote_form=form)
+
+
+def _quote_form(request: HttpRequest, job: Job, data: object = None) -> QuoteForm | None:
+    """The quote form in the provider's wallet asset; None when they have no wallet to be paid in."""
+    profile = services.profile_for(request.user)
+    if not profile.is_provider or job.funder_id == request.user.pk or profile.asset_scale is None:
+        return None
+    return QuoteForm(data, asset_code=profile.asset_code, asset_scale=profile.asset_scale)
+
+
+def _job_page(request: HttpRequest, job: Job, *, quote_form: QuoteForm | None) -> HttpResponse:
+    attempt = services.latest_attempt(job)
+    follows = selectors.job_follows_payment(job, request.user)
+    is_funder = job.funder_id == request.user.pk
+    context = {
+        "job": job,
+        "badge": presenters.job_badge(job.status, attempt.status if attempt else None),
+        "is_funder": is_funder,
+        "profile": services.profile_for(request.user),
+        "quotes": selectors.job_quotes_for(job, request.user),
+        "quote_form": quote_form if job.status == Job.Status.OPEN else None,
+        "follows_payment": follows,
+        "live_attempt": attempt if attempt and attempt.is_live else None,
+        "panel": presenters.PaymentPanel(job, attempt, is_funder) if follows else None,
+        "attempts": [presenters.AttemptRow(a) for a in selectors.job_attempts(job)] if follows else [],
+    }
+    return render(request, "jobs/job_detail.html", context)

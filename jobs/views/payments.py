@@ -1,0 +1,81 @@
+"""Paying a job from its page: approve a quote, follow the payment panel, cancel a link, see the receipt."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from jobs import one_click, presenters, selectors, services
+from jobs.models import Job, Quote
+from worker import tasks
+
+
+@login_required
+@require_POST
+def quote_approve(request: HttpRequest, job_id: int, quote_id: int) -> HttpResponse:
+    """The funder approves a quote: starts a payment attempt (once) and remembers this browser started it."""
+    try:
+        approval = services.job_quote_approve(job_id=job_id, quote_id=quote_id, funder=request.user)
+    except (Job.DoesNotExist, Quote.DoesNotExist):
+        raise Http404("No such quote on this job.") from None
+    except services.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("job-detail", job_id=job_id)
+    attempt = approval.attempt
+    if approval.created:
+        tasks.generate_link.delay_on_commit(str(attempt.pk))
+        messages.success(request, "Quote approved. Generating your payment link…")
+    elif attempt.quote_id != quote_id:
+        messages.info(request, "A payment for this job is already in progress.")
+    else:
+        messages.info(request, "Your payment is already on its way; here is where it stands.")
+    one_click.remember(request.session, attempt)
+    return redirect("job-detail", job_id=job_id)
+
+
+@login_required
+@require_GET
+def payment_panel(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The panel alone, for htmx polling; sends the approving browser to the wallet once, when ready."""
+    job = get_object_or_404(Job, pk=job_id)
+    if not selectors.job_follows_payment(job, request.user):
+        raise Http404("No such job.")
+    attempt = services.latest_attempt(job)
+    if attempt is not None and request.htmx and one_click.take(request.session, attempt):
+        messages.info(request, "Your payment link is ready: approve the payment in your wallet.")
+        return HttpResponseClientRedirect(attempt.payment_url)
+    panel = presenters.PaymentPanel(job, attempt, viewer_is_funder=job.funder_id == request.user.pk)
+    return render(request, "jobs/_payment_panel.html", {"panel": panel})
+
+
+@login_required
+@require_POST
+def attempt_cancel(request: HttpRequest, attempt_id: uuid.UUID) -> HttpResponse:
+    """The funder cancels a payment link they have not used; the grant is revoked after commit."""
+    attempt = selectors.attempt_get(attempt_id)
+    if attempt is None or attempt.job.funder_id != request.user.pk:
+        raise Http404("No such payment.")
+    if services.attempt_cancel(attempt_id=attempt.pk):
+        tasks.cancel_grant.delay_on_commit(str(attempt.pk))
+        one_click.forget(request.session, attempt)
+        messages.success(request, "Payment link cancelled. Nothing was paid.")
+    else:
+        messages.error(request, services.NOT_CANCELLABLE)
+    return redirect("job-detail", job_id=attempt.job_id)
+
+
+@login_required
+@require_GET
+def receipt(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The receipt of a paid job, for its funder and providers."""
+    job = get_object_or_404(Job, pk=job_id)
+    paid = services.succeeded_attempt(job)
+    if paid is None or not selectors.job_follows_payment(job, request.user):
+        raise Http404("No receipt for this job.")
+    return render(request, "jobs/receipt.html", {"job": job, "receipt": presenters.Receipt(paid)})

@@ -1,0 +1,23 @@
+"""Fixtures of the jobs tests: every task enqueue is replaced by a mock the test can assert on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from unittest.mock import patch
+
+import pytest
+
+TASKS = ("generate_link", "continue_grant", "poll", "cancel_grant")
+
+
+@pytest.fixture(autouse=True)
+def tasks() -> Iterator[SimpleNamespace]:
+    """`tasks.<name>` is the mock standing in for `worker.tasks.<name>.delay_on_commit`."""
+    patches = {name: patch(f"worker.tasks.{name}.delay_on_commit") for name in TASKS}
+    mocks = {name: p.start() for name, p in patches.items()}
+    try:
+        yield SimpleNamespace(**mocks)
+    finally:
+        for p in patches.values():
+            p.stop()
