@@ -24,7 +24,9 @@ from .config import Options, options_from_args
 
 def serve(options: Options) -> None:
     """Bind, announce the base URL on stdout, and serve until SIGINT/SIGTERM."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(
+        socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )  # proto set: asyncio then disables Nagle
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((options.host, options.port))
     sock.listen(2048)  # connections made after the announcement queue until uvicorn accepts them

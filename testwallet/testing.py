@@ -266,7 +266,9 @@ def _thread_wallet(seed: dict[str, Any] | None, args: list[str], timeout: float)
     from .urls import Urls
 
     options = options_from_args(["--host", "127.0.0.1", "--port", "0", *args])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(
+        socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )  # proto set: asyncio then disables Nagle
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
     base_url = options.public_url or f"http://127.0.0.1:{sock.getsockname()[1]}"
