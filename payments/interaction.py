@@ -35,7 +35,8 @@ def finish_hash_candidates(auth_server: str) -> list[str]:
 
 
 def _decode(received: str) -> bytes | None:
-    text = received.strip().replace("-", "+").replace("_", "/")
+    # A "+" that a careless query parser turned into a space is mapped back; "-_" are URL-safe base64.
+    text = received.strip().replace(" ", "+").replace("-", "+").replace("_", "/")
     try:
         raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):

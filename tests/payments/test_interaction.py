@@ -61,6 +61,7 @@ def test_finish_hash_of_the_open_payments_docs_example() -> None:
             False,
         ),  # origin without slash: no deployment uses it
         ("7XIGYovijTwXg1IZ8d/GsdU7Jfn2rDN2W73aNP4WPQ8=", False),  # one bit off
+        ("qyemKrWFZX0xthFBPUnfmNiNibt/tgOuJqwoK8Bs fE=", True),  # "+" decoded as a space by a query parser
         ("not base64!", False),
         ("", False),
     ],
