@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 LABEL = "sig1"
-_BODY_COMPONENTS = ("content-digest", "content-length", "content-type")
 _CONTENT_TYPE = "application/json"
 
 # A URL already in the form httpx puts on the wire: lower-case host, no default port, no dot segments,
@@ -60,7 +59,10 @@ _PARAM = re.compile(r";([a-z*][a-z0-9_.*-]*)(?:=(" + _SF_BARE + r"))?")
 
 
 def json_body(obj: object) -> bytes:
-    """Serialise ``obj`` exactly as JavaScript's ``JSON.stringify`` would (what Rafiki digests)."""
+    """Serialise ``obj`` as JavaScript's ``JSON.stringify`` would, which is what Rafiki digests.
+
+    Holds for JSON without floats and without integer-like object keys (JS reorders those).
+    """
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
