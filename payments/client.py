@@ -53,6 +53,7 @@ class ClientConfig:
     connect_timeout: float = 5.0
     allowed_http_hosts: frozenset[str] = frozenset()
     allow_private_hosts: bool = False
+    private_hosts: frozenset[str] = frozenset()
     max_response_bytes: int = 1_000_000
     wallet_address_ttl: float = 300.0
     http_client: httpx.Client | None = field(default=None, repr=False, compare=False)
@@ -75,6 +76,7 @@ class Requester:
         self.policy = URLPolicy(
             allowed_http_hosts=frozenset(config.allowed_http_hosts),
             allow_private_hosts=config.allow_private_hosts,
+            private_hosts=frozenset(config.private_hosts),
             resolver=config.resolver,
         )
         self.timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)

@@ -47,6 +47,8 @@ class URLPolicy:
 
     allowed_http_hosts: frozenset[str] = frozenset()
     allow_private_hosts: bool = False
+    # Hosts that may resolve to private or loopback addresses (a local wallet), when not all may.
+    private_hosts: frozenset[str] = frozenset()
     resolver: Resolver = field(default=system_resolver, repr=False)
 
     def check_url(self, url: str | httpx.URL) -> None:
@@ -73,18 +75,19 @@ class URLPolicy:
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in self.resolver(host, port)]
         if not addresses:
             raise UnsafeURLError(f"refused host {host!r}: it resolves to no address")
+        exempt = self.allow_private_hosts or host in self.private_hosts
         for address in addresses:
-            problem = self._problem(address)
+            problem = self._problem(address, exempt)
             if problem:
                 raise UnsafeURLError(f"refused host {host!r}: it resolves to {problem} address {address}")
         return [str(address) for address in addresses]
 
-    def _problem(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    def _problem(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, exempt: bool) -> str | None:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         if address in METADATA_ADDRESSES:
             return "a cloud metadata"
-        if address.is_global or self.allow_private_hosts:
+        if address.is_global or exempt:
             return None
         if address.is_loopback:
             return "a loopback"

@@ -193,3 +193,20 @@ def test_times_out(client_key: Ed25519PrivateKey, local_server: str) -> None:
         client.wallet_addresses.get(f"{local_server}/slow")
     assert str(caught.value) == f"timed out (ReadTimeout) (GET {local_server}/slow)"
     assert caught.value.retryable is True
+
+
+def test_private_hosts_exempts_only_the_named_hosts(client_key: Ed25519PrivateKey, local_server: str) -> None:
+    # given loopback allowed for the local wallet's host only
+    with _client(
+        client_key,
+        allowed_http_hosts=frozenset({"127.0.0.1", "10.0.0.1"}),
+        private_hosts=frozenset({"127.0.0.1"}),
+    ) as client:
+        # when the local wallet is fetched / then it answers
+        wallet = client.wallet_addresses.get(f"{local_server}/alice")
+        assert wallet.id == f"{local_server}/alice"
+
+        # when another private host is asked for / then it is refused before sending
+        assert _refusal(client, "http://10.0.0.1/alice") == (
+            "refused host '10.0.0.1': it resolves to a private address 10.0.0.1"
+        )

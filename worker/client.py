@@ -1,0 +1,40 @@
+"""The Open Payments client of this process, built once from settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from payments import OpenPaymentsClient, load_private_key
+from payments.client import ClientConfig
+
+REQUIRED = {
+    "CLIENT_WALLET_ADDRESS": "OP_CLIENT_WALLET_ADDRESS",
+    "KEY_ID": "OP_KEY_ID",
+    "PRIVATE_KEY": "OP_PRIVATE_KEY",
+}
+
+
+def client_config() -> ClientConfig:
+    """The client's configuration from `settings.OPEN_PAYMENTS`; names every missing variable."""
+    values = settings.OPEN_PAYMENTS
+    missing = [variable for key, variable in REQUIRED.items() if not values.get(key)]
+    if missing:
+        raise ImproperlyConfigured(f"Open Payments is not configured: set {', '.join(missing)}.")
+    hosts = frozenset(values["HTTP_HOSTS"])
+    return ClientConfig(
+        wallet_address_url=values["CLIENT_WALLET_ADDRESS"],
+        key_id=values["KEY_ID"],
+        private_key=load_private_key(values["PRIVATE_KEY"]),
+        timeout=float(values["TIMEOUT_SECONDS"]),
+        allowed_http_hosts=hosts,
+        private_hosts=hosts,
+    )
+
+
+@lru_cache(maxsize=1)
+def open_payments_client() -> OpenPaymentsClient:
+    """One client (and so one pooled HTTP connection set) per worker process, made on first use."""
+    return OpenPaymentsClient(client_config())
