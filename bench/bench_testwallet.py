@@ -46,13 +46,22 @@ def _requests(count: int, *, auth_server: str, client_url: str, key: object, key
 
     parts = urlsplit(auth_server)
     body = json_body(
-        {"access_token": {"access": [{"type": "incoming-payment", "actions": ["read", "complete", "create"]}]},
-         "client": client_url}
-    )  # fmt: skip
+        {
+            "access_token": {
+                "access": [{"type": "incoming-payment", "actions": ["read", "complete", "create"]}]
+            },
+            "client": client_url,
+        }
+    )
     requests = []
     for _ in range(count):
         headers = sign_headers(
-            method="POST", url=auth_server, headers={}, body=body, private_key=key, key_id=key_id  # type: ignore[arg-type]
+            method="POST",
+            url=auth_server,
+            headers={},
+            body=body,
+            private_key=key,
+            key_id=key_id,  # type: ignore[arg-type]
         )
         lines = [f"POST {parts.path} HTTP/1.1", f"Host: {parts.netloc}", "Accept: application/json"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
@@ -71,7 +80,6 @@ async def _run(requests: list[bytes], host: str, port: int) -> tuple[float, list
 def main() -> None:
     """Start a wallet, warm it up, then time REQUESTS signed grant requests over CONNECTIONS connections."""
     from payments.keys import generate_private_key, public_jwk
-
     from testwallet.testing import running_wallet
 
     key = generate_private_key()
@@ -84,8 +92,12 @@ def main() -> None:
     }
     with running_wallet(seed, admin=False) as wallet:
         host, port = urlsplit(wallet.base_url).hostname or "127.0.0.1", urlsplit(wallet.base_url).port or 80
-        common = {"auth_server": wallet.auth_server, "client_url": wallet.wallet_url("platform"), "key": key,
-                  "key_id": "bench-key"}  # fmt: skip
+        common = {
+            "auth_server": wallet.auth_server,
+            "client_url": wallet.wallet_url("platform"),
+            "key": key,
+            "key_id": "bench-key",
+        }
         asyncio.run(_run(_requests(WARMUP, **common), host, port))
         elapsed, statuses = asyncio.run(_run(_requests(REQUESTS, **common), host, port))
     failures = sum(status != 200 for status in statuses)
@@ -93,8 +105,10 @@ def main() -> None:
         print(f"bench_testwallet: {failures} failed of {len(statuses)}", file=sys.stderr)
         raise SystemExit(1)
     rate = REQUESTS / elapsed
-    print(f"bench_testwallet: {REQUESTS} signed grant requests in {elapsed:.2f}s over {CONNECTIONS} connections",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"bench_testwallet: {REQUESTS} signed grant requests, {elapsed:.2f}s, {CONNECTIONS} connections",
+        file=sys.stderr,
+    )
     print(json.dumps({"bench": "testwallet", "requests_per_s": round(rate, 1)}))
 
 

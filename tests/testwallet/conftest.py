@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from payments.keys import generate_private_key, public_jwk
 
+from payments.keys import generate_private_key, public_jwk
 from testwallet.testing import ClientIdentity, RunningWallet, running_wallet
 
 from .opclient import OPClient, amount
@@ -49,6 +49,7 @@ def wallet(server: RunningWallet) -> RunningWallet:
     """The session's wallet, with default settings and no faults."""
     server.settings(**DEFAULT_SETTINGS)
     server.clear_faults()
+    server.settle()  # nothing from an earlier test settles in the middle of this one
     return server
 
 

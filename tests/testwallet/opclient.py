@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from payments.signing import SignatureAuth, json_body
+
+from payments.signing import SignatureAuth, json_body, sign_headers
 
 from .openapi_check import SpecValidator
 
@@ -50,6 +51,7 @@ class OPClient:
             timeout=10.0,
             event_hooks={"response": [self._check]},
         )
+        self.plain = httpx.Client(timeout=10.0, event_hooks={"response": [self._check]})
 
     def _check(self, response: httpx.Response) -> None:
         response.read()
@@ -57,6 +59,41 @@ class OPClient:
 
     def close(self) -> None:
         self.http.close()
+        self.plain.close()
+
+    def hand_signed(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        private_key: Ed25519PrivateKey | None = None,
+        key_id: str | None = None,
+        sent_body: bytes | None = None,
+        drop: tuple[str, ...] = (),
+    ) -> httpx.Response:
+        """Sign ``body`` with ``private_key``/``key_id`` (default: ours), then send ``sent_body`` if given
+        (a digest mismatch) and without the headers named in ``drop`` (e.g. an unsigned request)."""
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"GNAP {token}"
+        content = json_body(body) if body is not None else None
+        headers.update(
+            sign_headers(
+                method=method,
+                url=url,
+                headers=headers,
+                body=content,
+                private_key=private_key or self.private_key,
+                key_id=key_id or self.key_id,
+            )
+        )
+        for name in drop:
+            headers.pop(name, None)
+        return self.plain.request(
+            method, url, content=sent_body if sent_body is not None else content, headers=headers
+        )
 
     # --- plain HTTP ---------------------------------------------------------------------------------
 

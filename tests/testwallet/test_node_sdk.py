@@ -18,7 +18,9 @@ NODE_SCRIPT = Path(__file__).resolve().parent / "node" / "p2p.js"
 
 
 @pytest.mark.node
-def test_official_sdk_completes_a_peer_to_peer_payment(wallet: RunningWallet, parties: Parties, tmp_path: Path) -> None:
+def test_official_sdk_completes_a_peer_to_peer_payment(
+    wallet: RunningWallet, parties: Parties, tmp_path: Path
+) -> None:
     from tests import services
 
     node_modules = services.require_node()  # skips with "run `make test`", fails under CI=true
@@ -59,10 +61,20 @@ def test_official_sdk_completes_a_peer_to_peer_payment(wallet: RunningWallet, pa
     payment = steps["outgoingPayment"]
     assert payment["id"].rsplit("/", 1)[1] == payment["quoteId"].rsplit("/", 1)[1]
     assert payment["grantSpentDebitAmount"] == amount(0)
-    assert (steps["completedPayment"]["sentAmount"], steps["completedPayment"]["failed"]) == (amount(1000), False)
+    assert (steps["completedPayment"]["sentAmount"], steps["completedPayment"]["failed"]) == (
+        amount(1000),
+        False,
+    )
     incoming = steps["incomingAfter"]
-    assert (incoming["completed"], incoming["receivedAmount"], incoming["methods"]) == (True, amount(1000), [])
-    assert steps["publicIncoming"] == {"receivedAmount": amount(1000), "authServer": parties.bob["authServer"]}
+    assert (incoming["completed"], incoming["receivedAmount"], incoming["methods"]) == (
+        True,
+        amount(1000),
+        [],
+    )
+    assert steps["publicIncoming"] == {
+        "receivedAmount": amount(1000),
+        "authServer": parties.bob["authServer"],
+    }
     assert steps["grantSpent"] == {"spentDebitAmount": amount(1000), "spentReceiveAmount": amount(1000)}
     assert steps["lists"] == {"outgoing": [payment["id"]], "incoming": [steps["incomingPayment"]["id"]]}
     assert steps["tokens"] == {
