@@ -4,6 +4,7 @@ no admin page shows a token, a nonce or an `interact_ref`."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from jobs.models import ApiToken, Job, PaymentAttempt, Profile, Quote
@@ -22,6 +23,7 @@ class ProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "is_funder", "is_provider", "wallet_id", "asset_code", "asset_scale")
     list_filter = ("is_funder", "is_provider", "asset_code")
     search_fields = ("user__username", "wallet_address", "wallet_id")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class QuoteInline(admin.TabularInline):
