@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.sessions.backends.base import SessionBase
 
 from jobs.models import AttemptStatus, PaymentAttempt
+from jobs.presenters import is_web_link
 
 SESSION_KEY = "jobs.just_approved"
 
@@ -20,7 +21,7 @@ def remember(session: SessionBase, attempt: PaymentAttempt) -> None:
 
 def take(session: SessionBase, attempt: PaymentAttempt) -> bool:
     """True (once) when this browser approved `attempt` and its payment link is ready."""
-    ready = attempt.status == AttemptStatus.AWAITING_AUTHORIZATION and bool(attempt.payment_url)
+    ready = attempt.status == AttemptStatus.AWAITING_AUTHORIZATION and is_web_link(attempt.payment_url)
     if not ready or session.get(SESSION_KEY) != str(attempt.pk):
         return False
     del session[SESSION_KEY]

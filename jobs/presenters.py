@@ -11,6 +11,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import segno
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from jobs.models import AttemptStatus as S
@@ -98,6 +99,11 @@ def attempt_error(attempt: PaymentAttempt) -> str | None:
     return attempt.error or DEFAULT_ERRORS[attempt.status]
 
 
+def is_web_link(url: str) -> bool:
+    """Whether a stored link may be put in an href or a redirect: http(s) only, never `javascript:` & co."""
+    return urlsplit(url).scheme in ("https", "http")
+
+
 def qr_svg(url: str) -> SafeString:
     """The URL as an inline SVG QR code (segno escapes nothing of ours: the URL is only encoded)."""
     svg = segno.make(url, error="m").svg_inline(scale=4, border=2, title="QR code of the payment link")
@@ -136,8 +142,15 @@ class PaymentPanel:
     def payment_url(self) -> str:
         """The wallet's consent link, for the funder only and only while it can be used."""
         if self.viewer_is_funder and self.state == S.AWAITING_AUTHORIZATION and self.attempt:
-            return self.attempt.payment_url
+            link = self.attempt.payment_url
+            return link if is_web_link(link) else ""
         return ""
+
+    @property
+    def link_expired(self) -> bool:
+        """The link's time is up but the attempt has not been expired yet (the worker gets to it shortly)."""
+        expires = self.attempt.authorization_expires_at if self.attempt else None
+        return self.state == S.AWAITING_AUTHORIZATION and expires is not None and expires <= timezone.now()
 
     @property
     def payment_host(self) -> str:

@@ -48,7 +48,6 @@ def payment_panel(request: HttpRequest, job_id: int) -> HttpResponse:
         raise Http404("No such job.")
     attempt = services.latest_attempt(job)
     if attempt is not None and request.htmx and one_click.take(request.session, attempt):
-        messages.info(request, "Your payment link is ready: approve the payment in your wallet.")
         return HttpResponseClientRedirect(attempt.payment_url)
     panel = presenters.PaymentPanel(job, attempt, viewer_is_funder=job.funder_id == request.user.pk)
     return render(request, "jobs/_payment_panel.html", {"panel": panel})

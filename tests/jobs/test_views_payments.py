@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from jobs import one_click
 from jobs.models import AttemptStatus, PaymentAttempt
@@ -454,3 +457,35 @@ def test_receipt_is_404_before_the_job_is_paid(deal):
     response = f.logged_in(deal["funder"]).get(receipt_url(deal["job"]))
     # then
     assert response.status_code == 404
+
+
+def test_panel_with_a_link_past_its_expiry_offers_cancel_instead_of_the_link(deal):
+    # given
+    attempt = f.attempt(
+        deal["quote"],
+        AttemptStatus.AWAITING_AUTHORIZATION,
+        authorization_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    # when
+    html = f.logged_in(deal["funder"]).get(panel_url(deal["job"]), headers=HTMX).content.decode()
+    # then
+    assert '<p class="panel-error">This link has expired. Cancel it to get a new one.</p>' in html
+    assert '<span class="muted">(expired)</span>' in html
+    assert "Complete payment" not in html
+    assert f'action="/payments/{attempt.pk}/cancel"' in html
+    assert 'hx-trigger="every 5s"' in html
+
+
+def test_a_stored_link_that_is_not_http_is_never_linked_nor_redirected_to(deal):
+    # given
+    client = f.logged_in(deal["funder"])
+    client.post(approve_url(deal["job"], deal["quote"]))
+    PaymentAttempt.objects.update(
+        status=AttemptStatus.AWAITING_AUTHORIZATION, payment_url="javascript:alert(1)"
+    )
+    # when
+    response = client.get(panel_url(deal["job"]), headers=HTMX)
+    # then
+    assert response.status_code == 200
+    assert "HX-Redirect" not in response
+    assert "javascript:" not in response.content.decode()
