@@ -137,7 +137,9 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "reconcile-payments": {"task": "payments.reconcile", "schedule": env_int("RECONCILE_EVERY_SECONDS", 30)},
+}
 
 # OPEN PAYMENTS
 # Required once the payment pipeline runs; `worker.client.open_payments_client()` names what is missing.
@@ -150,6 +152,18 @@ OPEN_PAYMENTS = {
     # Hosts we may reach over plain http and on private addresses (the local wallet); https elsewhere.
     "HTTP_HOSTS": env_list("OP_HTTP_HOSTS", "127.0.0.1,localhost" if DEBUG else ""),
     "TIMEOUT_SECONDS": env_int("OP_TIMEOUT_SECONDS", 10),
+}
+# How the payment pipeline paces itself (seconds unless named otherwise).
+PAYMENT_PIPELINE = {
+    # How long a provider's incoming payment stays open for the funder to pay it.
+    "INCOMING_PAYMENT_HOURS": env_int("PAYMENT_INCOMING_PAYMENT_HOURS", 24),
+    # How long a payment link stays usable; wallets expire the consent interaction after ~10 minutes.
+    "AUTHORIZATION_SECONDS": env_int("PAYMENT_AUTHORIZATION_SECONDS", 600),
+    # How long after authorization we keep checking before calling the payment unconfirmed.
+    "CONFIRM_SECONDS": env_int("PAYMENT_CONFIRM_SECONDS", 900),
+    "POLL_MAX_INTERVAL": env_int("PAYMENT_POLL_MAX_INTERVAL", 20),
+    # An attempt untouched this long in a working status is re-driven by the reconciler.
+    "STALE_SECONDS": env_int("PAYMENT_STALE_SECONDS", 60),
 }
 # The local wallet's admin API, used by the demo data command only.
 TESTWALLET_URL = env_str("TESTWALLET_URL", "http://127.0.0.1:4000")

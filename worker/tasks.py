@@ -11,9 +11,56 @@ Task names are stable (ops, Flower and the README refer to them):
 
 from __future__ import annotations
 
+import logging
+import random
 import socket
+from collections.abc import Callable
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+
+from payments import OpenPaymentsError
+from worker import pipeline, reconciler
+
+log = logging.getLogger("worker.tasks")
+
+MAX_RETRIES = 8
+# Waits asked for by the protocol (continue `wait`, payment not settled yet) are not failures; they are
+# bounded by the pipeline's own deadlines, with this as a backstop.
+MAX_WAITS = 200
+
+
+def backoff(retries: int) -> float:
+    """Seconds before retry number `retries`: exponential, capped at a minute, with full jitter."""
+    return random.uniform(0.5, 1.0) * min(60.0, 2.0**retries)  # noqa: S311 - jitter, not security
+
+
+class PipelineTask(Task):  # type: ignore[misc]
+    """A pipeline step: idempotent, so it is acknowledged late and redelivered if its worker dies."""
+
+    acks_late = True
+    reject_on_worker_lost = True
+    max_retries = MAX_RETRIES
+    ignore_result = True
+
+    def run_step(self, step: Callable[[str], pipeline.Next | None], attempt_id: str) -> None:
+        """Runs `step`, schedules what it asks for next, and retries transient failures with backoff."""
+        try:
+            after = step(attempt_id)
+        except pipeline.RetryLater as wait:
+            raise self.retry(countdown=wait.countdown, max_retries=MAX_WAITS) from None
+        except OpenPaymentsError as exc:
+            if not pipeline.is_transient(exc):
+                raise
+            log.info("transient failure, retrying: %s", exc, extra={"attempt_id": attempt_id})
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
+        if after is not None:
+            STEPS[after.task].apply_async((attempt_id,), countdown=after.countdown)
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """Out of retries (or a bug): ends an attempt still generating its link; later steps wait for the
+        reconciler, since money may already be moving."""
+        pipeline.give_up(str(args[0]), exc)
 
 
 @shared_task(name="worker.echo")
@@ -22,33 +69,43 @@ def echo(payload: dict[str, object]) -> dict[str, object]:
     return {"echo": payload, "worker": socket.gethostname()}
 
 
-@shared_task(name="payments.generate_link", ignore_result=True)
-def generate_link(attempt_id: str) -> None:
+@shared_task(name="payments.generate_link", bind=True, base=PipelineTask)
+def generate_link(self: PipelineTask, attempt_id: str) -> None:
     """Creates the incoming payment, quote and grant for the attempt and stores its payment URL."""
-    from worker import pipeline
-
-    pipeline.generate_link(attempt_id)
+    self.run_step(pipeline.generate_link, attempt_id)
 
 
-@shared_task(name="payments.continue_grant", ignore_result=True)
-def continue_grant(attempt_id: str) -> None:
+@shared_task(name="payments.continue_grant", bind=True, base=PipelineTask)
+def continue_grant(self: PipelineTask, attempt_id: str) -> None:
     """Continues the authorized grant and creates the outgoing payment."""
-    from worker import pipeline
-
-    pipeline.continue_grant(attempt_id)
+    self.run_step(pipeline.continue_grant, attempt_id)
 
 
-@shared_task(name="payments.poll", ignore_result=True)
-def poll(attempt_id: str) -> None:
+@shared_task(name="payments.poll", bind=True, base=PipelineTask)
+def poll(self: PipelineTask, attempt_id: str) -> None:
     """Checks the payment once and schedules the next check until it is final."""
-    from worker import pipeline
-
-    pipeline.poll(attempt_id)
+    self.run_step(pipeline.poll, attempt_id)
 
 
-@shared_task(name="payments.cancel_grant", ignore_result=True)
-def cancel_grant(attempt_id: str) -> None:
+@shared_task(name="payments.cancel_grant", bind=True, base=PipelineTask)
+def cancel_grant(self: PipelineTask, attempt_id: str) -> None:
     """Revokes the attempt's grant at the funder's wallet (after a cancel, decline or expiry)."""
-    from worker import pipeline
+    self.run_step(pipeline.cancel_grant, attempt_id)
 
-    pipeline.cancel_grant(attempt_id)
+
+@shared_task(name="payments.reconcile", ignore_result=True)
+def reconcile() -> dict[str, int]:
+    """Re-enqueues the step of every stale attempt and expires unused payment links."""
+    plan = reconciler.reconcile()
+    for task_name, attempt_ids in plan.items():
+        for attempt_id in attempt_ids:
+            STEPS[task_name].delay(attempt_id)
+    return {name: len(ids) for name, ids in plan.items()}
+
+
+STEPS: dict[str, Task] = {
+    "generate_link": generate_link,
+    "continue_grant": continue_grant,
+    "poll": poll,
+    "cancel_grant": cancel_grant,
+}

@@ -35,10 +35,17 @@ def resolve_wallet_address(address: str) -> ResolvedWallet:
     except NotFound:
         raise WalletAddressRefused(f"No wallet was found at {text}.") from None
     except TransportError:
-        raise WalletAddressRefused(f"The wallet at {text} did not answer; check the address and try again.") from None
+        raise WalletAddressRefused(
+            f"The wallet at {text} did not answer; check the address and try again."
+        ) from None
     except OpenPaymentsError as exc:
-        raise WalletAddressRefused(f"{text} did not answer as an Open Payments wallet address ({exc}).") from None
+        raise WalletAddressRefused(
+            f"{text} did not answer as an Open Payments wallet address ({exc})."
+        ) from None
     return ResolvedWallet(
-        id=wallet.id, asset_code=wallet.asset_code, asset_scale=wallet.asset_scale,
-        public_name=wallet.public_name, auth_server=wallet.auth_server,
+        id=wallet.id,
+        asset_code=wallet.asset_code,
+        asset_scale=wallet.asset_scale,
+        public_name=wallet.public_name,
+        auth_server=wallet.auth_server,
     )

@@ -1,0 +1,42 @@
+"""The reconciler: finds attempts whose task messages were lost and says which steps to run again.
+
+The attempt rows are the outbox: a working status that has not moved for a while means its message was
+lost (a worker crash past its retries, a broker restart, a publish that never happened). Running a step
+again is safe because every step is idempotent and leased. Links nobody used expire here too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from jobs.models import AttemptStatus as S
+from jobs.models import PaymentAttempt
+from jobs.states import transition
+
+STEP_OF = {S.GENERATING: "generate_link", S.AUTHORIZED: "continue_grant", S.PROCESSING: "poll"}
+LINK_EXPIRED = "This payment link expired before it was authorized. Get a new link to pay."
+
+
+def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
+    """Task name → attempt ids to run it for; expired links are moved to `expired` on the way."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=int(settings.PAYMENT_PIPELINE["STALE_SECONDS"]))
+    plan: dict[str, list[str]] = {name: [] for name in (*STEP_OF.values(), "cancel_grant")}
+    stale = PaymentAttempt.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        status__in=list(STEP_OF),
+        updated_at__lt=stale_before,
+    ).values_list("pk", "status")
+    for attempt_id, status in stale:
+        plan[STEP_OF[status]].append(str(attempt_id))
+    unused = PaymentAttempt.objects.filter(
+        status=S.AWAITING_AUTHORIZATION, authorization_expires_at__lt=now
+    ).values_list("pk", flat=True)
+    for attempt_id in unused:
+        if transition(attempt_id, to=S.EXPIRED, source=S.AWAITING_AUTHORIZATION, error=LINK_EXPIRED):
+            plan["cancel_grant"].append(str(attempt_id))
+    return plan
