@@ -92,23 +92,31 @@ async def _continuation_grant(
     return grant
 
 
+def _continue_invalid_request(description: str) -> GnapError:
+    # The spec allows invalid_request on POST /continue only as a 404; Rafiki answers 400 (validator) or
+    # 401 (missing interact_ref) here. We keep the code and description and use the spec's status.
+    return GnapError(404, "invalid_request", description)
+
+
 async def continue_grant(request: Request) -> Response:
     ctx = services(request)
     raw = await request.body()
     try:
         body = parse_json(raw)
     except BodyError:
-        raise _invalid_request("body must be object") from None
+        raise _continue_invalid_request(
+            "Received error validating OpenAPI request: body must be object"
+        ) from None
     error = continue_request_error(body) if body is not None else None
     if error:
-        raise _invalid_request(error)
+        raise _continue_invalid_request(f"Received error validating OpenAPI request: {error}")
     grant = await _continuation_grant(request, ctx, raw, unknown_key_status=400)
     if not body:
         outcome = grants.poll(ctx.store, grant)
     else:
         interact_ref = body.get("interact_ref")
         if not interact_ref:
-            raise GnapError(401, "invalid_request", "missing interaction reference")
+            raise _continue_invalid_request("missing interaction reference")
         outcome = grants.continue_with_ref(ctx.store, grant, interact_ref)
     urls = ctx.store.urls
     if outcome.token is None and outcome.grant.subject is None:

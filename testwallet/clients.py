@@ -76,7 +76,7 @@ class ClientDirectory:
 
     async def _fetch(self, url: str) -> dict[str, Any] | None:
         ttl = self.store.settings.jwks_cache_seconds
-        cached = self._cache.get(url)
+        cached = self._cache.get(url) if ttl > 0 else None
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         if self.http is None:
