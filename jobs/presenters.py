@@ -29,7 +29,7 @@ POLL_SECONDS: dict[str, int] = {
 
 # What a final attempt says when the pipeline left no error of its own.
 DEFAULT_ERRORS: dict[str, str] = {
-    S.FAILED: "The payment failed. Nothing was taken from your wallet.",
+    S.FAILED: "The payment failed.",
     S.DECLINED: "You declined the payment in your wallet.",
     S.EXPIRED: "The payment link expired before it was approved.",
     S.CANCELLED: "The payment link was cancelled.",

@@ -13,8 +13,12 @@ TASKS = ("generate_link", "continue_grant", "poll", "cancel_grant")
 
 @pytest.fixture(autouse=True)
 def tasks() -> Iterator[SimpleNamespace]:
-    """`tasks.<name>` is the mock standing in for `worker.tasks.<name>.delay_on_commit`."""
-    patches = {name: patch(f"worker.tasks.{name}.delay_on_commit") for name in TASKS}
+    """`tasks.<name>` is the mock standing in for `worker.tasks.<name>.delay_on_commit`.
+
+    `create=True` keeps these view tests about the views; that the real tasks have `delay_on_commit` is
+    test_task_contract.py's job.
+    """
+    patches = {name: patch(f"worker.tasks.{name}.delay_on_commit", create=True) for name in TASKS}
     mocks = {name: p.start() for name, p in patches.items()}
     try:
         yield SimpleNamespace(**mocks)

@@ -489,3 +489,15 @@ def test_a_stored_link_that_is_not_http_is_never_linked_nor_redirected_to(deal):
     assert response.status_code == 200
     assert "HX-Redirect" not in response
     assert "javascript:" not in response.content.decode()
+
+
+def test_panel_final_failure_for_the_provider_has_no_new_link_button(deal):
+    # given
+    f.attempt(deal["quote"], AttemptStatus.DECLINED, error="You declined the payment in your wallet.")
+    # when
+    html = f.logged_in(deal["provider"]).get(panel_url(deal["job"]), headers=HTMX).content.decode()
+    # then
+    assert "Payment declined" in html
+    assert '<p class="panel-note">The funder can start a new payment.</p>' in html
+    assert "You declined" not in html
+    assert "Get a new link" not in html
