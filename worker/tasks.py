@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
+from celery.contrib.django.task import DjangoTask
 
 from payments import OpenPaymentsError
 from worker import pipeline, reconciler
@@ -35,7 +36,7 @@ def backoff(retries: int) -> float:
     return random.uniform(0.5, 1.0) * min(60.0, 2.0**retries)  # noqa: S311 - jitter, not security
 
 
-class PipelineTask(Task):  # type: ignore[misc]
+class PipelineTask(DjangoTask):  # type: ignore[misc]
     """A pipeline step: idempotent, so it is acknowledged late and redelivered if its worker dies."""
 
     acks_late = True

@@ -1,0 +1,114 @@
+"""The real stack for pipeline tests: the local wallet over HTTP, Redis, a worker process, the test DB."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+
+from jobs.models import Job, Profile, Quote
+from tests import services
+from testwallet.testing import ClientIdentity, RunningWallet, running_wallet
+
+FUNDER_BALANCE = 100_000
+
+
+@dataclass
+class Stack:
+    """What a pipeline test works with."""
+
+    wallet: RunningWallet
+    client: ClientIdentity
+    env: dict[str, str]
+    queue: str
+    log_dir: Path
+
+    def worker(self, **extra_env: str) -> Any:
+        """A worker process for this stack (a context manager), with `extra_env` on top."""
+        return services.celery_worker(
+            database=services.database_url(connection.settings_dict),
+            queue=self.queue,
+            log=self.log_dir / f"worker-{len(list(self.log_dir.glob('worker-*')))}.log",
+            extra_env={**self.env, **extra_env},
+        )
+
+
+def wallet_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Options of the local wallet, overridable per test with `@pytest.mark.wallet(**options)`."""
+    options: dict[str, Any] = {"auto_consent": "accept", "wait": 1, "settle_delay": 0.05}
+    marker = request.node.get_closest_marker("wallet")
+    if marker:
+        options.update(marker.kwargs)
+    return options
+
+
+@pytest.fixture
+def stack(
+    request: pytest.FixtureRequest, transactional_db: None, celery_queue: str, tmp_path: Path, settings: Any
+) -> Iterator[Stack]:
+    """The local wallet (its own process) with a funder, a provider and the marketplace's client key."""
+    seed = {
+        "wallets": [
+            {
+                "name": "fiona",
+                "publicName": "Fiona",
+                "assetCode": "USD",
+                "assetScale": 2,
+                "balance": str(FUNDER_BALANCE),
+            },
+            {"name": "pavel", "publicName": "Pavel", "assetCode": "USD", "assetScale": 2, "balance": "0"},
+        ]
+    }
+    with running_wallet(seed, log_path=tmp_path / "wallet.log", **wallet_options(request)) as wallet:
+        client = wallet.create_client("marketplace", public_name="Marketplace")
+        key = tmp_path / "private.pem"
+        key.write_bytes(client.private_key_pem)
+        os.chmod(key, 0o600)
+        env = {
+            "OP_CLIENT_WALLET_ADDRESS": client.url,
+            "OP_KEY_ID": client.key_id,
+            "OP_PRIVATE_KEY": str(key),
+            "OP_HTTP_HOSTS": "127.0.0.1",
+            "PUBLIC_BASE_URL": "http://testserver",
+        }
+        settings.OPEN_PAYMENTS = {
+            **settings.OPEN_PAYMENTS,
+            "CLIENT_WALLET_ADDRESS": client.url,
+            "KEY_ID": client.key_id,
+            "PRIVATE_KEY": str(key),
+            "HTTP_HOSTS": ["127.0.0.1"],
+        }
+        settings.PUBLIC_BASE_URL = "http://testserver"
+        yield Stack(wallet=wallet, client=client, env=env, queue=celery_queue, log_dir=tmp_path)
+
+
+def person(username: str, wallet_url: str, *, funder: bool = False, provider: bool = False) -> User:
+    """A marketplace user whose profile holds a resolved wallet on the local wallet."""
+    user = User.objects.create_user(username=username, password="a-long-test-password-42")
+    Profile.objects.create(
+        user=user,
+        is_funder=funder,
+        is_provider=provider,
+        wallet_address=wallet_url,
+        wallet_id=wallet_url,
+        asset_code="USD",
+        asset_scale=2,
+    )
+    return user
+
+
+def job_with_quote(stack: Stack, amount: int = 1250) -> tuple[Job, Quote]:
+    """A job by the funder `fiona` with a quote by the provider `pavel`."""
+    funder = person("fiona", stack.wallet.wallet_url("fiona"), funder=True)
+    provider = person("pavel", stack.wallet.wallet_url("pavel"), provider=True)
+    job = Job.objects.create(funder=funder, title="Translate the README", description="Into Portuguese.")
+    quote = Quote.objects.create(
+        job=job, provider=provider, amount_value=amount, asset_code="USD", asset_scale=2
+    )
+    return job, quote
