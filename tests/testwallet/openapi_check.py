@@ -29,9 +29,28 @@ if not SPECS.is_dir():  # the repository sits at /work/main, the specs at /work/
 HOST = "http://testwallet.test"
 
 
+def _drop_ref_siblings(node: Any) -> None:
+    """Remove ``additionalProperties`` written next to a ``$ref``.
+
+    The list responses say ``items: {$ref: incoming-payment, additionalProperties: false}``. Under
+    JSON Schema 2020-12 (OpenAPI 3.1) that sibling forbids *every* property, so no non-empty list could
+    ever be valid; the official SDK's validator (AJV through @interledger/openapi) ignores it, as
+    OpenAPI 3.0 did. We read it the way the SDK does.
+    """
+    if isinstance(node, dict):
+        if "$ref" in node:
+            node.pop("additionalProperties", None)
+        for value in node.values():
+            _drop_ref_siblings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_ref_siblings(value)
+
+
 def _load(name: str) -> dict[str, Any]:
     spec = yaml.safe_load((SPECS / f"{name}.yaml").read_text())
     spec["servers"] = [{"url": HOST}]
+    _drop_ref_siblings(spec)
     return spec  # type: ignore[no-any-return]
 
 
