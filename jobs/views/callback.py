@@ -47,9 +47,12 @@ def payment_finish(request: HttpRequest, attempt_id: uuid.UUID) -> HttpResponse:
     if status == AttemptStatus.AUTHORIZED:
         tasks.continue_grant.delay_on_commit(str(attempt.pk))
         messages.success(request, "Payment approved in your wallet. Processing payment…")
-    else:
-        attempt.refresh_from_db(fields=["error"])
-        messages.warning(request, attempt.error)
+        return redirect("job-detail", job_id=attempt.job_id)
+    if status in (AttemptStatus.DECLINED, AttemptStatus.EXPIRED):
+        # The grant may still be pending at the wallet; release it, as the reconciler does for expiries.
+        tasks.cancel_grant.delay_on_commit(str(attempt.pk))
+    attempt.refresh_from_db(fields=["error"])
+    messages.warning(request, attempt.error)
     return redirect("job-detail", job_id=attempt.job_id)
 
 

@@ -219,29 +219,32 @@ def test_declining_in_the_wallet_declines_the_attempt_and_offers_a_new_link(awai
     html = response.content.decode()
     assert "Get a new link" in html
     assert '<li class="message message-warning">You declined the payment in your wallet.</li>' in html
-    f.assert_nothing_enqueued(tasks)
+    tasks.cancel_grant.assert_called_once_with(str(awaiting.pk))
+    tasks.continue_grant.assert_not_called()
 
 
 @pytest.mark.parametrize(
-    ("result", "status", "error"),
+    ("result", "status", "error", "revoked"),
     [
         (
             "invalid_interaction",
             AttemptStatus.EXPIRED,
             "The approval in your wallet expired before it was completed.",
+            1,
         ),
-        ("grant_invalid", AttemptStatus.EXPIRED, "Your wallet says this payment link is no longer valid."),
-        ("something_new", AttemptStatus.FAILED, "Your wallet could not complete the approval."),
+        ("grant_invalid", AttemptStatus.EXPIRED, "Your wallet says this payment link is no longer valid.", 1),
+        ("something_new", AttemptStatus.FAILED, "Your wallet could not complete the approval.", 0),
     ],
 )
-def test_other_results_end_the_attempt_with_a_plain_message(awaiting, tasks, result, status, error):
+def test_other_results_end_the_attempt_with_a_plain_message(awaiting, tasks, result, status, error, revoked):
     # when
     response = Client().get(finish_url(awaiting.pk, result=result, message="interaction expired"))
     # then
     after = reload(awaiting)
     assert response.status_code == 302
     assert (after.status, after.error) == (status, error)
-    f.assert_nothing_enqueued(tasks)
+    assert tasks.cancel_grant.call_args_list == [((str(awaiting.pk),),)] * revoked
+    tasks.continue_grant.assert_not_called()
 
 
 def test_a_replayed_decline_is_refused(awaiting, tasks):
@@ -252,6 +255,7 @@ def test_a_replayed_decline_is_refused(awaiting, tasks):
     # then
     assert replay.status_code == 400
     assert reload(awaiting).status == AttemptStatus.DECLINED
+    tasks.cancel_grant.assert_called_once_with(str(awaiting.pk))
 
 
 def test_a_redirect_target_in_the_query_is_ignored(awaiting, tasks):
