@@ -89,12 +89,13 @@ def create_app(options: Options, store: Store) -> Any:
                 if options.state is not None:
                     store.save(options.state)
 
+    # Hot routes first (Starlette tries them in order); the wallet catch-all ``/{name}`` must stay last.
     routes = [
+        *auth_server.routes,
+        *resource_server.routes,
+        *consent.routes,
         Route("/_health", health, methods=["GET"]),
         *admin.routes,
-        *auth_server.routes,
-        *consent.routes,
-        *resource_server.routes,
         *wallet_server.routes,
     ]
     app = Starlette(

@@ -19,6 +19,7 @@ Check = Callable[[str, Any], str | None]
 _RECEIVER = re.compile(r"^(https|http)://(.+)/incoming-payments/(.+)$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$")
 _B64URL = re.compile(r"^[a-zA-Z0-9-_]+$")
+_DIGITS = re.compile(r"[0-9]{1,20}\Z")
 
 INCOMING_ACTIONS = ("create", "complete", "read", "read-all", "list", "list-all")
 OUTGOING_ACTIONS = ("create", "read", "read-all", "list", "list-all")
@@ -87,6 +88,8 @@ def amount(path: str, value: Any) -> str | None:
             return f"{path} must have required property '{key}'"
     if not isinstance(value["value"], str):
         return f"{path}/value must be string"
+    if not _DIGITS.match(value["value"]):
+        return f'{path}/value must match format "uint64"'
     if not isinstance(value["assetCode"], str):
         return f"{path}/assetCode must be string"
     scale = value["assetScale"]
