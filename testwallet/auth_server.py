@@ -17,10 +17,11 @@ from payments.exceptions import SignatureError
 from . import grants
 from .clients import ClientDirectory, ClientUnavailable
 from .errors import GnapError
+from .models import AccessToken, Grant
 from .replies import BodyError, Services, json_response, parse_json, services
 from .signatures import ReceivedRequest, gnap_headers_error, gnap_signature_error, verify
 from .validation import continue_request_error, grant_request_error
-from .views import approved_grant_view, continue_view, pending_grant_view
+from .views import access_token_view, approved_grant_view, continue_view, pending_grant_view
 
 
 def _invalid_request(message: str) -> GnapError:
@@ -80,7 +81,7 @@ async def create_grant(request: Request) -> Response:
 
 async def _continuation_grant(
     request: Request, ctx: Services, raw: bytes, *, unknown_key_status: int
-) -> grants.Grant:
+) -> Grant:
     """Rafiki's ``grantContinueHttpsigMiddleware``: signed, ``GNAP <continue token>``, right client key."""
     received = ReceivedRequest.from_scope(request.scope, raw)
     authorization = received.headers.get("authorization")
@@ -131,7 +132,7 @@ async def cancel_grant(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def _managed_token(request: Request, ctx: Services) -> tuple[grants.AccessToken, grants.Grant]:
+async def _managed_token(request: Request, ctx: Services) -> tuple[AccessToken, Grant]:
     """Rafiki's ``tokenHttpsigMiddleware``: the manage id names the token; the grant's client signs."""
     received = ReceivedRequest.from_scope(request.scope, await request.body())
     if not received.signed:
@@ -145,8 +146,7 @@ async def rotate_token(request: Request) -> Response:
     ctx = services(request)
     token, grant = await _managed_token(request, ctx)
     new_token = grants.rotate_token(ctx.store, token, grant)
-    view = approved_grant_view(ctx.store.urls, grant, new_token)
-    return json_response({"access_token": view["access_token"]})
+    return json_response({"access_token": access_token_view(ctx.store.urls, grant, new_token)})
 
 
 async def revoke_token(request: Request) -> Response:
