@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,15 +16,27 @@ from .conftest import Parties
 from .opclient import amount
 
 NODE_SCRIPT = Path(__file__).resolve().parent / "node" / "p2p.js"
+NODE_MODULES = Path(__file__).resolve().parents[1] / "node" / "node_modules"
+SDK = NODE_MODULES / "@interledger" / "open-payments" / "package.json"
+
+
+def require_node_sdk() -> Path:
+    """Skip (fail under CI=true) when Node or the pinned SDK is missing, saying how to get them."""
+    from tests import services
+
+    services.require(
+        shutil.which("node") is not None and SDK.is_file(),
+        "Node.js with @interledger/open-payments in tests/node",
+        "run `make test` (it installs the pinned npm packages; Node 20 must be on PATH)",
+    )
+    return NODE_MODULES
 
 
 @pytest.mark.node
 def test_official_sdk_completes_a_peer_to_peer_payment(
     wallet: RunningWallet, parties: Parties, tmp_path: Path
 ) -> None:
-    from tests import services
-
-    node_modules = services.require_node()  # skips with "run `make test`", fails under CI=true
+    node_modules = require_node_sdk()
 
     # given the wallet consenting automatically and the client's private key in a PEM file
     wallet.settings(autoConsent="accept")
