@@ -12,24 +12,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import PaymentAttempt
 
-LEASE_SECONDS = 60
+
+def lease_seconds() -> int:
+    """How long a lease lasts; longer than a task may run (its hard time limit)."""
+    return int(settings.PAYMENT_PIPELINE["LEASE_SECONDS"])
 
 
-def claim(attempt_id: uuid.UUID | str, *, status: str, seconds: int = LEASE_SECONDS) -> uuid.UUID | None:
+def claim(attempt_id: uuid.UUID | str, *, status: str, seconds: int | None = None) -> uuid.UUID | None:
     """Takes the lease while the attempt is in `status`; the owner id, or None when someone holds it."""
     owner = uuid.uuid4()
     now = timezone.now()
     taken = (
         PaymentAttempt.objects.filter(pk=attempt_id, status=status)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
+        .update(lease_owner=owner, lease_until=now + timedelta(seconds=seconds or lease_seconds()))
     )
     return owner if taken == 1 else None
+
+
+def held_for(attempt_id: uuid.UUID | str, *, status: str) -> float | None:
+    """Seconds until someone else's lease on the attempt runs out, while it is still in `status`."""
+    until = (
+        PaymentAttempt.objects.filter(pk=attempt_id, status=status)
+        .values_list("lease_until", flat=True)
+        .first()
+    )
+    if until is None:
+        return None
+    return max(0.0, (until - timezone.now()).total_seconds())
 
 
 def release(attempt_id: uuid.UUID | str, owner: uuid.UUID) -> None:

@@ -111,6 +111,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 4
 # task runtime plus the longest countdown we schedule.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600),
+    # How often (seconds, and every Nth sweep) workers put such messages back on the queue.
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
     "socket_connect_timeout": 4,
     "socket_timeout": 10,
 }
@@ -162,6 +165,8 @@ PAYMENT_PIPELINE = {
     # How long after authorization we keep checking before calling the payment unconfirmed.
     "CONFIRM_SECONDS": env_int("PAYMENT_CONFIRM_SECONDS", 900),
     "POLL_MAX_INTERVAL": env_int("PAYMENT_POLL_MAX_INTERVAL", 20),
+    # One delivery of a step holds an attempt this long at most; longer than CELERY_TASK_TIME_LIMIT.
+    "LEASE_SECONDS": env_int("PAYMENT_LEASE_SECONDS", 60),
     # An attempt untouched this long in a working status is re-driven by the reconciler.
     "STALE_SECONDS": env_int("PAYMENT_STALE_SECONDS", 60),
 }

@@ -127,9 +127,16 @@ def process_env(**overrides: str) -> dict[str, str]:
 
 @contextmanager
 def celery_worker(
-    *, database: str, queue: str, log: Path, concurrency: int = 1, extra_env: Mapping[str, str] | None = None
+    *,
+    database: str,
+    queue: str,
+    log: Path,
+    concurrency: int = 1,
+    extra_env: Mapping[str, str] | None = None,
+    wait_ready: bool = True,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `celery worker` process on `queue`, against `database`, answering pings before it yields."""
+    """A real `celery worker` process on `queue`, against `database`; answering pings before it yields,
+    unless `wait_ready` is False (a worker meant to crash)."""
     env = process_env(DATABASE_URL=database, CELERY_QUEUE=queue, REDIS_URL=REDIS_URL, **(extra_env or {}))
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     args = [
@@ -162,7 +169,31 @@ def celery_worker(
                 pytest.fail(f"the worker exited early; its log:\n{log.read_text()}", pytrace=False)
             return bool(app.control.ping(timeout=0.5))
 
-        wait_until(answers, 60, "the Celery worker to answer a ping")
+        if wait_ready:
+            wait_until(answers, 60, "the Celery worker to answer a ping")
+        yield process
+    finally:
+        stop_process(process)
+
+
+@contextmanager
+def celery_beat(*, database: str, queue: str, log: Path, extra_env: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """A real `celery beat` process sending the periodic tasks to `queue`."""
+    env = process_env(DATABASE_URL=database, CELERY_QUEUE=queue, REDIS_URL=REDIS_URL, **(extra_env or {}))
+    args = [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "marketplace",
+        "beat",
+        "-l",
+        "info",
+        "--schedule",
+        str(log.with_suffix(".schedule")),
+    ]
+    process = spawn(args, env, log)
+    try:
         yield process
     finally:
         stop_process(process)

@@ -1,7 +1,8 @@
 """Named points in the pipeline where the fault tests crash a worker on purpose.
 
-Off unless `PIPELINE_FAILPOINT` names the point; with `PIPELINE_FAILPOINT_ONCE` set to a file path, the
-crash happens only while that file does not exist (it is created first), so a restarted worker goes on.
+Off unless `PIPELINE_FAILPOINT` names the point. The crash takes the whole worker down (its process group,
+as a power cut would), so what is left is what Redis and the database hold. With `PIPELINE_FAILPOINT_ONCE`
+set to a file path, it happens only while that file does not exist (it is created first).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 
 def failpoint(name: str) -> None:
-    """Kills this process with SIGKILL when the fault tests armed `name`; otherwise does nothing."""
+    """Kills this worker with SIGKILL when the fault tests armed `name`; otherwise does nothing."""
     if os.environ.get("PIPELINE_FAILPOINT") != name:
         return
     once = os.environ.get("PIPELINE_FAILPOINT_ONCE")
@@ -21,4 +22,4 @@ def failpoint(name: str) -> None:
         if marker.exists():
             return
         marker.touch()
-    os.kill(os.getpid(), signal.SIGKILL)
+    os.killpg(os.getpgid(0), signal.SIGKILL)

@@ -25,7 +25,7 @@ from typing import Literal, TypeVar
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.leases import leased
+from jobs.leases import held_for, leased
 from jobs.models import AttemptStatus as S
 from jobs.models import PaymentAttempt
 from jobs.states import record, transition
@@ -139,6 +139,13 @@ def context(attempt: PaymentAttempt) -> dict[str, object]:
     return {"attempt_id": str(attempt.pk), "job_id": attempt.job_id}
 
 
+def busy(attempt_id: str, status: str) -> None:
+    """Another delivery holds the attempt: try again once its lease runs out, unless the step is done."""
+    left = held_for(attempt_id, status=status)
+    if left is not None:
+        raise RetryLater(max(1.0, left))
+
+
 # --- payments.generate_link ---------------------------------------------------------------------
 
 
@@ -146,7 +153,7 @@ def generate_link(attempt_id: str) -> Next | None:
     """Incoming payment, quote and interactive grant; then the attempt awaits the funder's consent."""
     with leased(attempt_id, status=S.GENERATING) as owner:
         if owner is None:
-            return None
+            return busy(attempt_id, S.GENERATING)
         attempt = load(attempt_id)
         with failing_terminally(attempt, S.GENERATING):
             sender, receiver = wallets(attempt)
@@ -268,6 +275,7 @@ def ensure_quote(attempt: PaymentAttempt, sender: WalletAddress) -> None:
     if attempt.quote_url:
         return
     fields = quote_fields(new_quote(attempt, sender))
+    failpoint("quote.created")
     record(attempt.pk, status=S.GENERATING, **fields)
     for name, value in fields.items():
         setattr(attempt, name, value)
@@ -323,7 +331,7 @@ def continue_grant(attempt_id: str) -> Next | None:
     """After consent: the access token, then the outgoing payment; the attempt moves to processing."""
     with leased(attempt_id, status=S.AUTHORIZED) as owner:
         if owner is None:
-            return None
+            return busy(attempt_id, S.AUTHORIZED)
         attempt = load(attempt_id)
         with failing_terminally(attempt, S.AUTHORIZED):
             if not attempt.access_token and not obtain_access_token(attempt):
@@ -360,6 +368,7 @@ def obtain_access_token(attempt: PaymentAttempt) -> bool:
         return False
     if not isinstance(grant, Grant):
         raise RetryLater(max(grant.continuation.wait or 0, 1))
+    failpoint("grant.continued")
     fields = token_fields("outgoing", grant.access_token)
     record(attempt.pk, status=S.AUTHORIZED, **fields)
     for name, value in fields.items():
@@ -458,8 +467,9 @@ def poll(attempt_id: str) -> Next | None:
     """Checks the payment once: paid, failed, or the next check scheduled with backoff."""
     with leased(attempt_id, status=S.PROCESSING) as owner:
         if owner is None:
-            return None
+            return busy(attempt_id, S.PROCESSING)
         attempt = load(attempt_id)
+        failpoint("poll.before")
         client = open_payments_client()
         if attempt.outgoing_payment_url:
             outgoing = using_token(

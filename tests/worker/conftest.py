@@ -29,9 +29,10 @@ class Stack:
     queue: str
     log_dir: Path
 
-    def worker(self, **extra_env: str) -> Any:
+    def worker(self, wait_ready: bool = True, **extra_env: str) -> Any:
         """A worker process for this stack (a context manager), with `extra_env` on top."""
         return services.celery_worker(
+            wait_ready=wait_ready,
             database=services.database_url(connection.settings_dict),
             queue=self.queue,
             log=self.log_dir / f"worker-{len(list(self.log_dir.glob('worker-*')))}.log",
