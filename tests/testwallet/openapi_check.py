@@ -10,6 +10,7 @@ server, one of the ``error-*`` schemas for the auth server. Consent and admin ro
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,6 +61,14 @@ def _error_schema(spec: dict[str, Any], refs: list[str]) -> jsonschema.protocols
         "components": spec["components"],
     }
     return jsonschema.Draft202012Validator(schema)
+
+
+_ID_SEGMENT = re.compile(r"/(?:continue|token|incoming-payments|quotes|outgoing-payments)/([^/]+)")
+
+
+def _template(path: str) -> str:
+    """``/incoming-payments/<uuid>/complete`` -> ``/incoming-payments/{id}/complete``."""
+    return _ID_SEGMENT.sub(lambda m: m.group(0)[: -len(m.group(1))] + "{id}", path)
 
 
 class SpecViolation(AssertionError):
@@ -123,9 +132,7 @@ class SpecValidator:
         if operation is None:
             return
         spec, path = operation
-        label = (
-            f"{request.method} {spec}{path.split('/')[1] and '/' + path.split('/')[1]} {response.status_code}"
-        )
+        label = f"{request.method} {spec} {_template(path)} {response.status_code}"
         content_type = response.headers.get("content-type", "application/json").split(";")[0]
         mock_request = MockRequest(HOST, request.method.lower(), path, args=dict(request.url.params))
         mock_response = MockResponse(
