@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -54,8 +55,6 @@ def build_store(options: Options, base_url: str) -> Store:
     if options.state is not None and options.state.exists():
         store.load(options.state)
     elif options.seed is not None:
-        import json
-
         store.load_seed(json.loads(options.seed.read_text()))
     return store
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from .faults import FaultInjector
+from .models import PaymentState
 from .resources import settle
 from .state import Store
 
@@ -47,5 +48,5 @@ class Settler:
     def resume(self) -> None:
         """After loading ``--state``: schedule payments that were still pending when we stopped."""
         for payment in list(self.store.outgoing.values()):
-            if payment.state == "funding" and payment.id not in self._pending:
+            if payment.state == PaymentState.FUNDING and payment.id not in self._pending:
                 self.schedule(payment.id)
