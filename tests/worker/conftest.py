@@ -15,6 +15,7 @@ from django.db import connection
 from jobs.models import Job, Profile, Quote
 from tests import services
 from testwallet.testing import ClientIdentity, RunningWallet, running_wallet
+from worker.client import open_payments_client
 
 FUNDER_BALANCE = 100_000
 
@@ -86,6 +87,7 @@ def stack(
             "HTTP_HOSTS": ["127.0.0.1"],
         }
         settings.PUBLIC_BASE_URL = "http://testserver"
+        open_payments_client.cache_clear()
         yield Stack(wallet=wallet, client=client, env=env, queue=celery_queue, log_dir=tmp_path)
 
 
