@@ -1,4 +1,5 @@
-"""`make demo`: migrate, then run web, worker, beat, Flower (and the local wallet) in the foreground.
+"""`make demo`: the local wallet, migrations and demo data, then web, worker, beat and Flower, in the
+foreground.
 
 Every process runs in its own process group; Ctrl-C (or SIGTERM) stops all of them, and so does any one
 of them exiting on its own. Redis: the one at REDIS_URL when it answers; else a `redis-server` started
@@ -19,12 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from marketplace.demo import DEMO_PASSWORD
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 STOP_GRACE_SECONDS = 10
 CELERY = ["-m", "celery", "-A", "marketplace"]
 # What each process runs; docker-compose.yml runs the same (a test holds them together).
 ENTRY_POINTS = {
+    "wallet": ["-m", "testwallet"],
     "web": ["manage.py", "runserver"],
     "worker": [*CELERY, "worker"],
     "beat": [*CELERY, "beat"],
@@ -97,6 +101,21 @@ def signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         os.killpg(process.pid, sig)
 
 
+def wait_for(url: str, what: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Waits until `url` accepts connections; stops the demo naming `what` when it does not."""
+    deadline = time.monotonic() + timeout
+    while not answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"[demo] {what} did not start; see above.")
+        time.sleep(0.1)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines of `path`."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def choose_broker(stack: Stack) -> str:
     """The broker URL for this run, starting a local Redis when none answers and one is installed."""
     redis_url = stack.env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -130,6 +149,8 @@ def main() -> int:
     host = env.get("DEMO_HOST", "127.0.0.1")
     web_port = env.get("WEB_PORT", "8000")
     flower_port = env.get("FLOWER_PORT", "5555")
+    wallet_port = env.get("WALLET_PORT", "4000")
+    env.setdefault("TESTWALLET_URL", f"http://{host}:{wallet_port}")
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{web_port}")
     var_dir = Path(env.get("VAR_DIR", str(ROOT / "var")))
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -147,6 +168,27 @@ def main() -> int:
         env["CELERY_BROKER_URL"] = choose_broker(stack)
         stack.run("migrating the database", [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
         run = {name: [PYTHON, *entry] for name, entry in ENTRY_POINTS.items()}
+        wallet_url = f"http://{host}:{wallet_port}"
+        wallet_args = [
+            "--host",
+            host,
+            "--port",
+            wallet_port,
+            "--admin",
+            "--state",
+            str(var_dir / "testwallet.json"),
+        ]
+        if env.get("DEMO_AUTO_CONSENT"):
+            wallet_args += ["--auto-consent", env["DEMO_AUTO_CONSENT"]]
+        wallet = stack.start("wallet", [*run["wallet"], *wallet_args])
+        wait_for(wallet_url, "the local wallet", wallet)
+        env_file = var_dir / "demo.env"
+        stack.run(
+            "creating demo data",
+            [PYTHON, "manage.py", "demo_data", "--wallet", wallet_url, "--env-file", str(env_file)],
+        )
+        for key, value in read_env_file(env_file).items():
+            env.setdefault(key, value)
         stack.start("web", [*run["web"], f"{host}:{web_port}", "--noreload"])
         stack.start("worker", [*run["worker"], "-l", "info", "--concurrency", "2", "-n", "demo@%h"])
         stack.start("beat", [*run["beat"], "-l", "info", "--schedule", str(var_dir / "celerybeat-schedule")])
@@ -155,6 +197,8 @@ def main() -> int:
         say(f"health:      http://{host}:{web_port}/healthz")
         say(f"admin:       http://{host}:{web_port}/admin/")
         say(f"flower:      http://{host}:{flower_port}/")
+        say(f"wallet:      {wallet_url}/  (the local Open Payments wallet you pay from)")
+        say(f"log in as funder (or provider), password {DEMO_PASSWORD}")
         say("press Ctrl-C to stop everything")
         while not stopping:
             ended = stack.exited()

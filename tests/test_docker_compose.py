@@ -24,11 +24,12 @@ def test_every_demo_process_is_a_compose_service_running_the_same_entry_point() 
     services = yaml.safe_load(COMPOSE.read_text())["services"]
 
     # then the stack's services are all there, the app ones built from one image
-    assert set(services) == {"web", "worker", "beat", "flower", "redis", "postgres"}
+    assert set(services) == {"wallet", "web", "worker", "beat", "flower", "redis", "postgres"}
     assert {services[name]["image"] for name in ENTRY_POINTS} == {"ilp-marketplace"}
     for name, entry in ENTRY_POINTS.items():
         assert contains(services[name]["command"], ["python", *entry]), name
     assert "migrate" in " ".join(services["web"]["command"])
+    assert "demo_data" in " ".join(services["web"]["command"])
     assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://")
 
 

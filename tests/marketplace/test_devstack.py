@@ -35,19 +35,8 @@ def get(url: str) -> httpx.Response | None:
         return None
 
 
-def test_demo_serves_healthz_and_flower_and_ctrl_c_leaves_no_process_behind(tmp_path: Path) -> None:
-    # given the demo started as `make demo` starts it, on ports and a database of its own
-    redis_url = require_redis()
-    web, flower = free_port(), free_port()
-    env = process_env(
-        WEB_PORT=str(web),
-        FLOWER_PORT=str(flower),
-        VAR_DIR=str(tmp_path),
-        REDIS_URL=redis_url,
-        CELERY_QUEUE=f"demo-{uuid.uuid4().hex[:8]}",
-    )
-    env.pop("DATABASE_URL", None)
-    output = tmp_path / "demo.log"
+def run_demo_once(env: dict[str, str], output: Path, web: int, flower: int, wallet: int) -> None:
+    """Starts the demo, checks it serves, presses Ctrl-C, and checks nothing is left behind."""
     with output.open("wb") as log:
         demo = subprocess.Popen(
             [PYTHON, "-m", "marketplace.devstack"],
@@ -74,15 +63,18 @@ def test_demo_serves_healthz_and_flower_and_ctrl_c_leaves_no_process_behind(tmp_
             name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output.read_text())
         }
 
-        # then every process was started and every URL printed
-        assert set(pids) == {"web", "worker", "beat", "flower"}
+        # then every process was started, every URL printed, and the demo's funder can log in
+        assert set(pids) == {"wallet", "web", "worker", "beat", "flower"}
         text = output.read_text()
-        for url in (
+        for line in (
             f"http://127.0.0.1:{web}/",
             f"http://127.0.0.1:{web}/healthz",
             f"http://127.0.0.1:{flower}/",
+            f"http://127.0.0.1:{wallet}/",
+            "log in as funder (or provider), password demo-password-2026",
         ):
-            assert url in text
+            assert line in text
+        assert httpx.get(f"http://127.0.0.1:{wallet}/fiona", timeout=5).json()["publicName"] == "Fiona Funder"
 
         # when Ctrl-C is pressed
         os.kill(demo.pid, signal.SIGINT)
@@ -102,3 +94,22 @@ def test_demo_serves_healthz_and_flower_and_ctrl_c_leaves_no_process_behind(tmp_
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait()
+
+
+def test_demo_serves_healthz_and_flower_and_ctrl_c_leaves_no_process_behind_twice(tmp_path: Path) -> None:
+    # given the demo started as `make demo` starts it, on ports and a database of its own
+    redis_url = require_redis()
+    web, flower, wallet = free_port(), free_port(), free_port()
+    env = process_env(
+        WEB_PORT=str(web),
+        FLOWER_PORT=str(flower),
+        WALLET_PORT=str(wallet),
+        VAR_DIR=str(tmp_path),
+        REDIS_URL=redis_url,
+        CELERY_QUEUE=f"demo-{uuid.uuid4().hex[:8]}",
+    )
+    env.pop("DATABASE_URL", None)
+
+    # when / then: a first run, and a second one on what the first left (idempotent set-up)
+    run_demo_once(env, tmp_path / "first.log", web, flower, wallet)
+    run_demo_once(env, tmp_path / "second.log", web, flower, wallet)
