@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 NODE_PEERS := tests/node/node_modules/.package-lock.json
 BENCH ?=
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench flow install clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ install: $(INSTALLED)
 
 demo: $(INSTALLED)
 	$(BIN)/python -m marketplace.devstack
+
+flow: $(INSTALLED)
+	$(BIN)/python -m marketplace.flow
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -56,12 +56,20 @@ class Stack:
     """The child processes of one demo run."""
 
     env: dict[str, str]
-    log_dir: Path
+    # Where each child's output goes (`<name>.log`); the console when None.
+    log_dir: Path | None = None
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        """Starts `args` as a named child in its own process group; output goes to the console."""
-        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True)
+        """Starts `args` as a named child in its own process group."""
+        output = None
+        if self.log_dir is not None:
+            output = (self.log_dir / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT
+        )
+        if output is not None:
+            output.close()
         self.children.append((name, process))
         say(f"started {name} (pid {process.pid})")
         return process
@@ -140,22 +148,65 @@ def choose_broker(stack: Stack) -> str:
     return "filesystem://"
 
 
-def main() -> int:
-    """Runs the stack until Ctrl-C; the exit code is 0 after a clean stop."""
-    env = dict(os.environ)
+def demo_env(base: dict[str, str]) -> dict[str, str]:
+    """The environment every process of the demo runs with."""
+    env = dict(base)
     env.setdefault("DEBUG", "1")
     env.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
     env["PYTHONUNBUFFERED"] = "1"
-    host = env.get("DEMO_HOST", "127.0.0.1")
-    web_port = env.get("WEB_PORT", "8000")
-    flower_port = env.get("FLOWER_PORT", "5555")
-    wallet_port = env.get("WALLET_PORT", "4000")
-    env.setdefault("TESTWALLET_URL", f"http://{host}:{wallet_port}")
-    env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{web_port}")
-    var_dir = Path(env.get("VAR_DIR", str(ROOT / "var")))
-    var_dir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(env=env, log_dir=var_dir)
+    env.setdefault("DEMO_HOST", "127.0.0.1")
+    env.setdefault("WEB_PORT", "8000")
+    env.setdefault("FLOWER_PORT", "5555")
+    env.setdefault("WALLET_PORT", "4000")
+    env.setdefault("VAR_DIR", str(ROOT / "var"))
+    env.setdefault("TESTWALLET_URL", f"http://{env['DEMO_HOST']}:{env['WALLET_PORT']}")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{env['DEMO_HOST']}:{env['WEB_PORT']}")
+    return env
 
+
+def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat", "flower")) -> None:
+    """Broker, migrations, the local wallet and demo data, then `processes`; each waited for."""
+    env = stack.env
+    host, var_dir = env["DEMO_HOST"], Path(env["VAR_DIR"])
+    var_dir.mkdir(parents=True, exist_ok=True)
+    env["CELERY_BROKER_URL"] = choose_broker(stack)
+    stack.run("migrating the database", [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
+    run = {name: [PYTHON, *entry] for name, entry in ENTRY_POINTS.items()}
+    wallet_args = [
+        "--host",
+        host,
+        "--port",
+        env["WALLET_PORT"],
+        "--admin",
+        "--state",
+        str(var_dir / "testwallet.json"),
+    ]
+    if env.get("DEMO_AUTO_CONSENT"):
+        wallet_args += ["--auto-consent", env["DEMO_AUTO_CONSENT"]]
+    wallet = stack.start("wallet", [*run["wallet"], *wallet_args])
+    wait_for(env["TESTWALLET_URL"], "the local wallet", wallet)
+    env_file = var_dir / "demo.env"
+    stack.run(
+        "creating demo data",
+        [PYTHON, "manage.py", "demo_data", "--wallet", env["TESTWALLET_URL"], "--env-file", str(env_file)],
+    )
+    for key, value in read_env_file(env_file).items():
+        env.setdefault(key, value)
+    arguments = {
+        "web": [f"{host}:{env['WEB_PORT']}", "--noreload"],
+        "worker": ["-l", "info", "--concurrency", "2", "-n", "demo@%h"],
+        "beat": ["-l", "info", "--schedule", str(var_dir / "celerybeat-schedule")],
+        "flower": [f"--address={host}", f"--port={env['FLOWER_PORT']}"],
+    }
+    started = {name: stack.start(name, [*run[name], *arguments[name]]) for name in processes}
+    if "web" in started:
+        wait_for(env["PUBLIC_BASE_URL"], "the web server", started["web"])
+
+
+def main() -> int:
+    """Runs the stack until Ctrl-C; the exit code is 0 after a clean stop."""
+    env = demo_env(dict(os.environ))
+    stack = Stack(env=env)
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -165,39 +216,13 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        env["CELERY_BROKER_URL"] = choose_broker(stack)
-        stack.run("migrating the database", [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
-        run = {name: [PYTHON, *entry] for name, entry in ENTRY_POINTS.items()}
-        wallet_url = f"http://{host}:{wallet_port}"
-        wallet_args = [
-            "--host",
-            host,
-            "--port",
-            wallet_port,
-            "--admin",
-            "--state",
-            str(var_dir / "testwallet.json"),
-        ]
-        if env.get("DEMO_AUTO_CONSENT"):
-            wallet_args += ["--auto-consent", env["DEMO_AUTO_CONSENT"]]
-        wallet = stack.start("wallet", [*run["wallet"], *wallet_args])
-        wait_for(wallet_url, "the local wallet", wallet)
-        env_file = var_dir / "demo.env"
-        stack.run(
-            "creating demo data",
-            [PYTHON, "manage.py", "demo_data", "--wallet", wallet_url, "--env-file", str(env_file)],
-        )
-        for key, value in read_env_file(env_file).items():
-            env.setdefault(key, value)
-        stack.start("web", [*run["web"], f"{host}:{web_port}", "--noreload"])
-        stack.start("worker", [*run["worker"], "-l", "info", "--concurrency", "2", "-n", "demo@%h"])
-        stack.start("beat", [*run["beat"], "-l", "info", "--schedule", str(var_dir / "celerybeat-schedule")])
-        stack.start("flower", [*run["flower"], f"--address={host}", f"--port={flower_port}"])
-        say(f"marketplace: http://{host}:{web_port}/")
-        say(f"health:      http://{host}:{web_port}/healthz")
-        say(f"admin:       http://{host}:{web_port}/admin/")
-        say(f"flower:      http://{host}:{flower_port}/")
-        say(f"wallet:      {wallet_url}/  (the local Open Payments wallet you pay from)")
+        bring_up(stack)
+        host, web = env["DEMO_HOST"], env["PUBLIC_BASE_URL"]
+        say(f"marketplace: {web}/")
+        say(f"health:      {web}/healthz")
+        say(f"admin:       {web}/admin/")
+        say(f"flower:      http://{host}:{env['FLOWER_PORT']}/")
+        say(f"wallet:      {env['TESTWALLET_URL']}/  (the local Open Payments wallet you pay from)")
         say(f"log in as funder (or provider), password {DEMO_PASSWORD}")
         say("press Ctrl-C to stop everything")
         while not stopping:
