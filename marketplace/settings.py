@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "marketplace.logs.RequestContextMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -175,11 +176,22 @@ PAYMENT_PIPELINE = {
 TESTWALLET_URL = env_str("TESTWALLET_URL", "http://127.0.0.1:4000")
 
 # LOGGING
+# One JSON object per line, with the job and attempt it is about (`LOG_FORMAT=plain` for reading by eye).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "marketplace.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "marketplace.logs.JSONFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_str("LOG_FORMAT", "json"),
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

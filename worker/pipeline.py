@@ -107,12 +107,12 @@ def failing_terminally(attempt: PaymentAttempt, status: str) -> Iterator[None]:
     try:
         yield
     except Refused as exc:
-        log.warning("step refused: %s", exc, extra=context(attempt))
+        log.warning("step refused: %s", exc)
         transition(attempt.pk, to=S.FAILED, source=status, error=str(exc))
     except OpenPaymentsError as exc:
         if is_transient(exc):
             raise
-        log.warning("step failed: %s", exc, extra=context(attempt))
+        log.warning("step failed: %s", exc)
         transition(attempt.pk, to=S.FAILED, source=status, error=plain_reason(exc))
 
 
@@ -132,11 +132,6 @@ def wallets(attempt: PaymentAttempt) -> tuple[WalletAddress, WalletAddress]:
 def finish_uri(attempt: PaymentAttempt) -> str:
     """Where the funder's wallet sends the browser back after consent."""
     return f"{settings.PUBLIC_BASE_URL}/payments/finish/{attempt.pk}"
-
-
-def context(attempt: PaymentAttempt) -> dict[str, object]:
-    """The log fields that tie a line to its job and attempt."""
-    return {"attempt_id": str(attempt.pk), "job_id": attempt.job_id}
 
 
 def busy(attempt_id: str, status: str) -> None:
@@ -161,7 +156,7 @@ def generate_link(attempt_id: str) -> Next | None:
             ensure_quote(attempt, sender)
             ensure_grant(attempt, sender)
             if transition(attempt.pk, to=S.AWAITING_AUTHORIZATION, source=S.GENERATING):
-                log.info("payment link ready", extra=context(attempt))
+                log.info("payment link ready")
     return None
 
 
@@ -341,7 +336,7 @@ def continue_grant(attempt_id: str) -> Next | None:
             if payment_url is None:
                 return None
             if transition(attempt.pk, to=S.PROCESSING, source=S.AUTHORIZED, outgoing_payment_url=payment_url):
-                log.info("outgoing payment created", extra=context(attempt))
+                log.info("outgoing payment created")
                 return Next("poll", 1.0)
     return None
 
@@ -362,7 +357,7 @@ def obtain_access_token(attempt: PaymentAttempt) -> bool:
     except (Unauthorized, NotFound) as exc:
         # A grant continues once: a refusal here may mean an earlier answer was lost with a live token in
         # it. Revoking the grant kills that token; the funder authorizes again on a new link.
-        log.warning("continuation refused: %s", exc, extra=context(attempt))
+        log.warning("continuation refused: %s", exc)
         revoke_grant(attempt)
         transition(attempt.pk, to=S.FAILED, source=S.AUTHORIZED, error=AUTHORIZE_AGAIN)
         return False
@@ -439,7 +434,7 @@ def requote_and_pay(attempt: PaymentAttempt, sender: WalletAddress) -> str | Non
         quote = new_quote(attempt, sender)
     except InvalidReceiver:
         # The receiver takes no more money, so it was paid: never pay again.
-        log.warning("receiver already paid before our payment was found", extra=context(attempt))
+        log.warning("receiver already paid before our payment was found")
         return RECEIVER_PAID
     if quote.debit_amount.value > int(attempt.debit_amount or 0):
         transition(attempt.pk, to=S.FAILED, source=S.AUTHORIZED, error=PRICE_CHANGED)
@@ -500,7 +495,7 @@ def poll(attempt_id: str) -> Next | None:
                 source=S.PROCESSING,
                 received_amount=incoming.received_amount.value,
             ):
-                log.info("job paid", extra=context(attempt))
+                log.info("job paid")
             return None
         deadline = (attempt.authorized_at or attempt.updated_at) + timedelta(
             seconds=pacing("CONFIRM_SECONDS")
@@ -534,5 +529,5 @@ GAVE_UP = "The wallets did not answer. Please try again in a few minutes."
 def give_up(attempt_id: str, exc: BaseException) -> None:
     """After the last retry: an attempt still generating its link fails; later ones are left to the
     reconciler and polling deadline, because money may already be moving."""
-    log.error("step gave up: %s", type(exc).__name__, extra={"attempt_id": attempt_id})
+    log.error("step gave up: %s", type(exc).__name__)
     transition(attempt_id, to=S.FAILED, source=S.GENERATING, error=GAVE_UP)

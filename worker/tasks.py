@@ -19,7 +19,10 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
+from celery.signals import task_postrun, task_prerun
 
+from jobs.models import PaymentAttempt
+from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError
 from worker import pipeline, reconciler
 
@@ -53,7 +56,7 @@ class PipelineTask(DjangoTask):  # type: ignore[misc]
         except OpenPaymentsError as exc:
             if not pipeline.is_transient(exc):
                 raise
-            log.info("transient failure, retrying: %s", exc, extra={"attempt_id": attempt_id})
+            log.info("transient failure, retrying: %s", exc)
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
         if after is not None:
             STEPS[after.task].apply_async((attempt_id,), countdown=after.countdown)
@@ -102,6 +105,21 @@ def reconcile() -> dict[str, int]:
         for attempt_id in attempt_ids:
             STEPS[task_name].delay(attempt_id)
     return {name: len(ids) for name, ids in plan.items()}
+
+
+@task_prerun.connect
+def _log_context_in(task_id: str, task: Task, args: Any = (), **_: Any) -> None:
+    """Every log line of a payment task carries its task, attempt and job."""
+    fields: dict[str, Any] = {"task_id": task_id, "task_name": task.name}
+    if task.name.startswith("payments.") and args:
+        fields["attempt_id"] = str(args[0])
+        fields["job_id"] = PaymentAttempt.objects.filter(pk=args[0]).values_list("job_id", flat=True).first()
+    CONTEXT.set({key: value for key, value in fields.items() if value is not None})
+
+
+@task_postrun.connect
+def _log_context_out(**_: Any) -> None:
+    CONTEXT.set({})
 
 
 STEPS: dict[str, Task] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import urlsplit
 
@@ -80,6 +81,24 @@ def test_a_quote_is_paid_end_to_end_and_the_funder_is_debited_once(stack: Stack)
     assert stack.wallet.balance("fiona") == FUNDER_BALANCE - 1250
     incoming = stack.wallet.payments("pavel")["incomingPayments"]
     assert [(p["completed"], p["receivedAmount"]["value"]) for p in incoming] == [(True, "1250")]
+    assert_logs_are_structured_and_secret_free(stack, attempt)
+
+
+def assert_logs_are_structured_and_secret_free(stack: Stack, attempt: PaymentAttempt) -> None:
+    """Every pipeline log line of the worker is JSON naming the job and attempt; no secret is in any line."""
+    lines = [line for log in stack.log_dir.glob("worker-*.log") for line in log.read_text().splitlines()]
+    pipeline = [json.loads(line) for line in lines if '"logger": "worker.' in line]
+    assert {entry["message"] for entry in pipeline} >= {
+        "payment link ready",
+        "outgoing payment created",
+        "job paid",
+    }
+    assert {(entry["job_id"], entry["attempt_id"]) for entry in pipeline} == {
+        (attempt.job_id, str(attempt.pk))
+    }
+    secrets = [attempt.access_token, attempt.continue_token, attempt.incoming_token, attempt.client_nonce]
+    text = "\n".join(lines)
+    assert [secret for secret in secrets if secret and secret in text] == []
 
 
 @pytest.mark.wallet(auto_consent=None)
