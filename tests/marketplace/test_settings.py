@@ -1,0 +1,85 @@
+"""Settings come from the environment and fail fast, naming what is missing or wrong."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.services import PYTHON, ROOT, process_env
+
+SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+
+
+def start(**env: str) -> subprocess.CompletedProcess[str]:
+    """Loads the project's settings in a fresh process with `env` on top of the test environment."""
+    environment = process_env(**env)
+    for name in ("SECRET_KEY", "DEBUG"):
+        if name not in env:
+            environment.pop(name, None)
+    return subprocess.run(
+        [PYTHON, "-c", SETUP],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_without_debug_a_missing_secret_key_stops_start_up_naming_it() -> None:
+    # given / when
+    done = start(DEBUG="false")
+
+    # then
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: "
+        "Set the environment variable SECRET_KEY (see .env.example)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'."),
+        ("CELERY_VISIBILITY_TIMEOUT", "soon", "CELERY_VISIBILITY_TIMEOUT must be an integer, not 'soon'."),
+    ],
+)
+def test_a_malformed_value_stops_start_up_naming_the_variable(name: str, value: str, message: str) -> None:
+    # given / when
+    done = start(**{name: value, "SECRET_KEY": "x" * 50})
+
+    # then
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == f"django.core.exceptions.ImproperlyConfigured: {message}"
+
+
+def test_with_a_secret_key_and_no_debug_the_settings_load() -> None:
+    # given / when
+    done = start(DEBUG="false", SECRET_KEY="s" * 50, ALLOWED_HOSTS="marketplace.example")
+
+    # then
+    assert (done.returncode, done.stdout.strip()) == (0, "False")
+
+
+def test_open_payments_settings_name_every_missing_variable(settings) -> None:  # type: ignore[no-untyped-def]
+    # given an unconfigured Open Payments client
+    from django.core.exceptions import ImproperlyConfigured
+
+    from worker.client import client_config
+
+    settings.OPEN_PAYMENTS = {
+        **settings.OPEN_PAYMENTS,
+        "CLIENT_WALLET_ADDRESS": "",
+        "KEY_ID": "",
+        "PRIVATE_KEY": "",
+    }
+
+    # when / then
+    with pytest.raises(ImproperlyConfigured) as refused:
+        client_config()
+    assert str(refused.value) == (
+        "Open Payments is not configured: set OP_CLIENT_WALLET_ADDRESS, OP_KEY_ID, OP_PRIVATE_KEY."
+    )
