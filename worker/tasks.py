@@ -45,7 +45,8 @@ class PipelineTask(DjangoTask):  # type: ignore[misc]
     acks_late = True
     reject_on_worker_lost = True
     max_retries = MAX_RETRIES
-    ignore_result = True
+    # Steps record their outcome (and failures) in TaskResult for ops; polling is too chatty for that.
+    ignore_result = False
 
     def run_step(self, step: Callable[[str], pipeline.Next | None], attempt_id: str) -> None:
         """Runs `step`, schedules what it asks for next, and retries transient failures with backoff."""
@@ -85,7 +86,7 @@ def continue_grant(self: PipelineTask, attempt_id: str) -> None:
     self.run_step(pipeline.continue_grant, attempt_id)
 
 
-@shared_task(name="payments.poll", bind=True, base=PipelineTask)
+@shared_task(name="payments.poll", bind=True, base=PipelineTask, ignore_result=True)
 def poll(self: PipelineTask, attempt_id: str) -> None:
     """Checks the payment once and schedules the next check until it is final."""
     self.run_step(pipeline.poll, attempt_id)
