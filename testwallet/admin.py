@@ -14,6 +14,8 @@ GET|PUT  /_admin/settings                      runtime settings (wait, lifetimes
 POST     /_admin/clock                         ``{"advanceSeconds": 30}``: move the wallet clock
 POST     /_admin/settle                        settle every pending payment now
 GET      /_admin/state                         the whole state (what ``--state`` saves)
+GET      /_admin/stats                         requests per route since start or the last reset
+DELETE   /_admin/stats                         the same counts, then reset to zero
 =======  ====================================  ===================================================
 """
 
@@ -264,6 +266,15 @@ async def state(request: Request) -> Response:
     return json_response(_ctx(request).store.snapshot())
 
 
+async def stats(request: Request) -> Response:
+    ctx = _ctx(request)
+    assert ctx.stats is not None
+    counts = ctx.stats.as_json()
+    if request.method == "DELETE":
+        ctx.stats.reset()
+    return json_response(counts)
+
+
 def admin_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AdminError)
     return json_response({"error": exc.message}, exc.status)
@@ -280,4 +291,5 @@ routes = [
     Route("/_admin/clock", clock, methods=["POST"]),
     Route("/_admin/settle", settle_now, methods=["POST"]),
     Route("/_admin/state", state, methods=["GET"]),
+    Route("/_admin/stats", stats, methods=["GET", "DELETE"]),
 ]

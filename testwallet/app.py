@@ -22,6 +22,7 @@ from .faults import FaultInjector, FaultMiddleware
 from .replies import Services, json_response
 from .settlement import Settler
 from .state import Store
+from .stats import RequestStats, StatsMiddleware
 from .urls import Urls
 
 log = logging.getLogger("testwallet")
@@ -71,6 +72,7 @@ def create_app(options: Options, store: Store) -> Any:
         settler=settler,
         faults=injector,
         admin_enabled=options.admin,
+        stats=RequestStats(),
     )
 
     @contextlib.asynccontextmanager
@@ -108,6 +110,7 @@ def create_app(options: Options, store: Store) -> Any:
         lifespan=lifespan,
     )
     app.state.services = ctx
-    wrapped = FaultMiddleware(app, injector)
+    assert ctx.stats is not None
+    wrapped = StatsMiddleware(FaultMiddleware(app, injector), ctx.stats)
     wrapped.services = ctx  # type: ignore[attr-defined]  # handy for in-process tests
     return wrapped

@@ -15,6 +15,7 @@ from .faults import FaultInjector
 from .formats import json_bytes
 from .settlement import Settler
 from .state import Store
+from .stats import RequestStats
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -29,6 +30,7 @@ class Services:
     faults: FaultInjector
     admin_enabled: bool
     http: httpx.AsyncClient | None = None
+    stats: RequestStats | None = None
 
 
 def services(request: Request) -> Services:

@@ -22,6 +22,7 @@ Usage::
         wallet.advance_clock(601)             # expire tokens / quotes / interactions without sleeping
         wallet.settle()                       # settle every pending outgoing payment now
         wallet.state()                        # the whole state, e.g. to assert that nothing changed
+        wallet.stats()                        # {"requests": N, "routes": {"grant.create": n, ...}}
 
 ``running_wallet(seed=None, *, in_thread=False, admin=True, log_path=None, startup_timeout=20, **options)``
 
@@ -180,6 +181,11 @@ class RunningWallet:
 
     def state(self) -> dict[str, Any]:
         return self._admin("GET", "/state")  # type: ignore[no-any-return]
+
+    def stats(self, *, reset: bool = False) -> dict[str, Any]:
+        """``{"requests": N, "routes": {"grant.create": n, ...}}`` since start or the last reset;
+        ``reset=True`` returns the counts and starts again from zero."""
+        return self._admin("DELETE" if reset else "GET", "/stats")  # type: ignore[no-any-return]
 
 
 def _cli_args(options: dict[str, Any]) -> list[str]:

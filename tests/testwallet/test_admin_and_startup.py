@@ -172,3 +172,20 @@ def test_testing_helper_runs_in_a_thread_with_direct_store_access() -> None:
         identity = wallet.create_client("platform")
         assert identity.private_key_pem.startswith(b"-----BEGIN PRIVATE KEY-----")
         assert httpx.get(f"{identity.url}/jwks.json").json() == {"keys": [identity.public_jwk]}
+
+
+def test_stats_count_requests_per_route_until_reset() -> None:
+    # given a fresh wallet
+    with running_wallet(SEED, in_thread=True) as wallet:
+        # when a client fetches a wallet address twice, its keys once, and asks for a grant
+        httpx.get(wallet.wallet_url("alice"))
+        httpx.get(wallet.wallet_url("alice"))
+        httpx.get(f"{wallet.wallet_url('alice')}/jwks.json")
+        httpx.post(wallet.auth_server, json={})  # unsigned: refused, but still a request
+        wallet.state()  # admin calls are not counted
+
+        # then each is counted under its route name, and a reset returns them and starts from zero
+        expected = {"requests": 4, "routes": {"grant.create": 1, "wallet.get": 2, "wallet.jwks": 1}}
+        assert wallet.stats() == expected
+        assert wallet.stats(reset=True) == expected
+        assert wallet.stats() == {"requests": 0, "routes": {}}
