@@ -123,6 +123,47 @@ def _unknown(kind: str, resource_id: str) -> ResourceError:
     )
 
 
+def _find(collection: dict[str, Any], kind: str, resource_id: str) -> Any:
+    """The resource with this id, or the RS's answer for an unknown one."""
+    resource = collection.get(resource_id)
+    if resource is None:
+        raise _unknown(kind, resource_id)
+    return resource
+
+
+async def _owned(
+    request: Request, ctx: Services, collection: dict[str, Any], kind: str, type_: str, action: str
+) -> Any:
+    """The resource named in the path, once the caller's token may `action` it and its client owns it."""
+    resource_id = request.path_params["id"]
+    resource = _find(collection, kind, resource_id)
+    auth = await _authorized(
+        request,
+        ctx,
+        await request.body(),
+        type_=type_,
+        action=action,
+        identifier=ctx.store.urls.wallet(resource.wallet),
+    )
+    if not auth.can_see(resource.client_id):
+        raise ResourceError(404, f"{kind.capitalize()} does not exist", {"id": resource_id})
+    return resource
+
+
+async def _listed(
+    request: Request, ctx: Services, collection: dict[str, Any], type_: str, view: Any
+) -> Response:
+    """One page of the caller's own resources on the wallet named by the query (needs `list`)."""
+    wallet_address, first, last, cursor = _list_query(request)
+    auth = await _authorized(request, ctx, b"", type_=type_, action="list", identifier=wallet_address)
+    store = ctx.store
+    name = store.urls.wallet_name(_require_wallet_address(wallet_address))
+    with store.lock:
+        items = [r for r in collection.values() if r.wallet == name and auth.can_see(r.client_id)][::-1]
+        page = resources.paginate(items, first=first, last=last, cursor=cursor)
+        return json_response(page_view(page.items, view, page))
+
+
 def _list_query(request: Request) -> tuple[str | None, int | None, int | None, str | None]:
     query = request.query_params
 
@@ -180,41 +221,24 @@ async def create_incoming_payment(request: Request) -> Response:
 async def list_incoming_payments(request: Request) -> Response:
     ctx = services(request)
     _tenant(request, ctx)
-    wallet_address, first, last, cursor = _list_query(request)
-    auth = await _authorized(
-        request, ctx, b"", type_="incoming-payment", action="list", identifier=wallet_address
-    )
-    wallet_address = _require_wallet_address(wallet_address)
     store = ctx.store
-    name = store.urls.wallet_name(wallet_address)
-    with store.lock:
-        items = [p for p in store.incoming.values() if p.wallet == name and auth.can_see(p.client_id)][::-1]
-        page = resources.paginate(items, first=first, last=last, cursor=cursor)
-        return json_response(
-            page_view(page.items, lambda p: incoming_payment_view(store, p, methods=False), page)
-        )
+    return await _listed(
+        request,
+        ctx,
+        store.incoming,
+        "incoming-payment",
+        lambda p: incoming_payment_view(store, p, methods=False),
+    )
 
 
 async def get_incoming_payment(request: Request) -> Response:
     ctx = services(request)
     _tenant(request, ctx)
     store = ctx.store
-    payment_id = request.path_params["id"]
-    payment = store.incoming.get(payment_id)
-    if payment is None:
-        raise _unknown("incoming payment", payment_id)
     if "authorization" not in request.headers:
+        payment = _find(store.incoming, "incoming payment", request.path_params["id"])
         return json_response(public_incoming_payment_view(store, payment))
-    auth = await _authorized(
-        request,
-        ctx,
-        await request.body(),
-        type_="incoming-payment",
-        action="read",
-        identifier=store.urls.wallet(payment.wallet),
-    )
-    if not auth.can_see(payment.client_id):
-        raise ResourceError(404, "Incoming payment does not exist", {"id": payment_id})
+    payment = await _owned(request, ctx, store.incoming, "incoming payment", "incoming-payment", "read")
     with store.lock:
         return json_response(incoming_payment_view(store, payment, methods=True))
 
@@ -223,20 +247,7 @@ async def complete_incoming_payment(request: Request) -> Response:
     ctx = services(request)
     _tenant(request, ctx)
     store = ctx.store
-    payment_id = request.path_params["id"]
-    payment = store.incoming.get(payment_id)
-    if payment is None:
-        raise _unknown("incoming payment", payment_id)
-    auth = await _authorized(
-        request,
-        ctx,
-        await request.body(),
-        type_="incoming-payment",
-        action="complete",
-        identifier=store.urls.wallet(payment.wallet),
-    )
-    if not auth.can_see(payment.client_id):
-        raise ResourceError(404, "Incoming payment does not exist", {"id": payment_id})
+    payment = await _owned(request, ctx, store.incoming, "incoming payment", "incoming-payment", "complete")
     resources.complete_incoming_payment(store, payment)
     return json_response(incoming_payment_view(store, payment, methods=False))
 
@@ -273,22 +284,8 @@ async def create_quote(request: Request) -> Response:
 async def get_quote(request: Request) -> Response:
     ctx = services(request)
     _tenant(request, ctx)
-    store = ctx.store
-    quote_id = request.path_params["id"]
-    quote = store.quotes.get(quote_id)
-    if quote is None:
-        raise _unknown("quote", quote_id)
-    auth = await _authorized(
-        request,
-        ctx,
-        await request.body(),
-        type_="quote",
-        action="read",
-        identifier=store.urls.wallet(quote.wallet),
-    )
-    if not auth.can_see(quote.client_id):
-        raise ResourceError(404, "Quote does not exist", {"id": quote_id})
-    return json_response(quote_view(store, quote))
+    quote = await _owned(request, ctx, ctx.store.quotes, "quote", "quote", "read")
+    return json_response(quote_view(ctx.store, quote))
 
 
 # --- outgoing payments ----------------------------------------------------------------------------
@@ -319,37 +316,17 @@ async def create_outgoing_payment(request: Request) -> Response:
 async def list_outgoing_payments(request: Request) -> Response:
     ctx = services(request)
     _tenant(request, ctx)
-    wallet_address, first, last, cursor = _list_query(request)
-    auth = await _authorized(
-        request, ctx, b"", type_="outgoing-payment", action="list", identifier=wallet_address
-    )
-    wallet_address = _require_wallet_address(wallet_address)
     store = ctx.store
-    name = store.urls.wallet_name(wallet_address)
-    with store.lock:
-        items = [p for p in store.outgoing.values() if p.wallet == name and auth.can_see(p.client_id)][::-1]
-        page = resources.paginate(items, first=first, last=last, cursor=cursor)
-        return json_response(page_view(page.items, lambda p: outgoing_payment_view(store, p), page))
+    return await _listed(
+        request, ctx, store.outgoing, "outgoing-payment", lambda p: outgoing_payment_view(store, p)
+    )
 
 
 async def get_outgoing_payment(request: Request) -> Response:
     ctx = services(request)
     _tenant(request, ctx)
     store = ctx.store
-    payment_id = request.path_params["id"]
-    payment = store.outgoing.get(payment_id)
-    if payment is None:
-        raise _unknown("outgoing payment", payment_id)
-    auth = await _authorized(
-        request,
-        ctx,
-        await request.body(),
-        type_="outgoing-payment",
-        action="read",
-        identifier=store.urls.wallet(payment.wallet),
-    )
-    if not auth.can_see(payment.client_id):
-        raise ResourceError(404, "Outgoing payment does not exist", {"id": payment_id})
+    payment = await _owned(request, ctx, store.outgoing, "outgoing payment", "outgoing-payment", "read")
     with store.lock:
         return json_response(outgoing_payment_view(store, payment))
 
