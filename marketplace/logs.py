@@ -53,10 +53,18 @@ class JSONFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in STANDARD and not key.startswith("_"):
-                line[key] = str(value) if not isinstance(value, int | float | bool | None) else value
+                line[key] = _field(value)
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
+
+
+def _field(value: Any) -> Any:
+    """A log field as JSON; a request is its method and path only: the query string of the wallet's finish
+    callback carries `hash` and `interact_ref`, which never go into a log."""
+    if isinstance(value, HttpRequest):
+        return f"{value.method} {value.path}"
+    return str(value) if not isinstance(value, int | float | bool | None) else value
 
 
 class RequestContextMiddleware:

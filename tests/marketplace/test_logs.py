@@ -62,3 +62,19 @@ def test_a_web_request_puts_the_job_of_its_url_into_the_log_context(caplog: pyte
     # then the callback's warning carries the attempt id from the URL
     records = [r for r in caplog.records if r.name == "jobs.views.callback"]
     assert [getattr(r, "attempt_id", None) for r in records] == ["00000000-0000-0000-0000-000000000001"]
+
+
+@pytest.mark.django_db
+def test_a_refused_finish_callback_logs_no_query_string(caplog: pytest.LogCaptureFixture) -> None:
+    # given the wallet's finish callback with its secrets in the query (found by the chaos suite: Django's
+    # "Bad Request"/"Not Found" line carried the request, query string included)
+    url = "/payments/finish/0b7c1b2e-0000-4000-8000-000000000000?hash=SECRET-HASH&interact_ref=SECRET-REF"
+
+    # when it is refused
+    with caplog.at_level(logging.INFO):
+        assert Client().get(url).status_code == 404
+
+    # then no formatted line carries the hash or the interact_ref, and the path is still there
+    lines = [JSONFormatter().format(record) for record in caplog.records]
+    assert any("/payments/finish/0b7c1b2e" in line for line in lines)
+    assert [line for line in lines if "SECRET" in line] == []
