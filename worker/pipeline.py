@@ -288,6 +288,7 @@ def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> None:
     debit = Amount(
         int(attempt.debit_amount or 0), attempt.debit_asset_code, int(attempt.debit_asset_scale or 0)
     )
+    failpoint("grant.before_create")
     grant = open_payments_client().grants.request(
         sender,
         access=[
@@ -297,6 +298,7 @@ def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> None:
         ],
         interact=InteractRequest(finish_uri=finish_uri(attempt), nonce=nonce),
     )
+    failpoint("grant.created")
     if not isinstance(grant, PendingGrant) or not grant.redirect or not grant.finish_nonce:
         raise Refused("Your wallet did not offer a page to authorize the payment; it cannot be used here.")
     now = timezone.now()
@@ -350,6 +352,7 @@ def obtain_access_token(attempt: PaymentAttempt) -> bool:
     client = open_payments_client()
     record(attempt.pk, status=S.AUTHORIZED, continue_requested_at=timezone.now())
     pending = PendingGrant(continuation=_continuation(attempt))
+    failpoint("grant.before_continue")
     try:
         grant = client.grants.continue_(pending, interact_ref=attempt.interact_ref)
     except TooFast as exc:

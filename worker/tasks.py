@@ -25,6 +25,7 @@ from jobs.models import PaymentAttempt
 from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError
 from worker import pipeline, reconciler
+from worker.failpoints import duplicate_deliveries
 
 log = logging.getLogger("worker.tasks")
 
@@ -129,3 +130,6 @@ STEPS: dict[str, Task] = {
     "poll": poll,
     "cancel_grant": cancel_grant,
 }
+
+# Off unless PIPELINE_DUPLICATE_DELIVERY is set (the chaos suite's duplicate-delivery scenario).
+duplicate_deliveries()

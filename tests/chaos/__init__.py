@@ -1,0 +1,1 @@
+"""The chaos suite: the payment pipeline under load, crashes, broker loss and upstream faults."""

@@ -1,0 +1,822 @@
+"""The chaos suite: many payments on the real stack under a fault, then an audit of the wallet's ledger.
+
+Run it with `make chaos` (every scenario, full size) or `python -m tests.chaos [--short] [SCENARIO ...]`.
+Each scenario gets a fresh local wallet (a subprocess, its admin API on), real `celery worker` and
+`celery beat` processes, a Redis of the suite's own (`redis-server --save "" --appendonly no` on a free
+port, so restarting it disturbs nobody) and a PostgreSQL database it creates and drops. Approvals go
+through the JSON API (the Django request stack, in threads, with API tokens), consent through the
+wallet's auto-accepting consent page, and the finish callback through our view.
+
+After every attempt is final the audit compares the wallet with our database, per job:
+at most one succeeded attempt, at most one outgoing payment that moved money, at most one incoming payment
+that received money, no attempt left working, money moved exactly for the jobs we call paid, and the sum
+debited from the funders equals the sum of the succeeded attempts' debit amounts. One JSON line per
+scenario: `{"scenario", "jobs", "paid", "duplicates", "lost", "final_within_s", ...}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+FUNDERS = 10
+PROVIDERS = 10
+FINAL = {"succeeded", "failed", "declined", "expired", "cancelled"}
+# Failpoints the kill scenario crashes workers at (every one before/after an Open Payments call).
+KILL_POINTS = [
+    "incoming_payment.before_create",
+    "incoming_payment.created",
+    "quote.created",
+    "grant.before_create",
+    "grant.created",
+    "grant.before_continue",
+    "grant.continued",
+    "outgoing_payment.before_create",
+    "outgoing_payment.created",
+    "poll.before",
+]
+# Short limits so what a killed worker held comes back within the scenario.
+FAST_RECOVERY = {
+    "CELERY_VISIBILITY_TIMEOUT": "8",
+    "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+    "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "5",
+    "CELERY_TASK_TIME_LIMIT": "6",
+    "PAYMENT_LEASE_SECONDS": "7",
+    "PAYMENT_STALE_SECONDS": "6",
+    "PAYMENT_POLL_MAX_INTERVAL": "2",
+    "RECONCILE_EVERY_SECONDS": "2",
+}
+
+
+@dataclass
+class Scenario:
+    name: str
+    jobs: int
+    workers: int = 2
+    concurrency: int = 3
+    # Seconds over which the approvals are spread (0: all at once).
+    spread: float = 0.0
+    timeout: float = 300.0
+    faults: dict[str, Any] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    # Run during the scenario, in a thread, with the live run.
+    chaos: Callable[[Run], None] | None = None
+    kill_rounds: int = 0
+
+
+def setup_django(database_url: str, redis_url: str) -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+            "DEBUG": "1",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "LOG_LEVEL": "WARNING",
+            # The web layer's publishes are the first messages of each payment.
+            "PIPELINE_DUPLICATE_DELIVERY": os.environ.get("PIPELINE_DUPLICATE_DELIVERY", ""),
+        }
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    if process.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Redis:
+    """A redis-server of the suite's own, without persistence: a restart loses everything."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
+        args += ["no", "--dir", str(self.workdir)]
+        self.process = spawn(args, dict(os.environ), self.workdir / "redis.log")
+        wait(lambda: _port_open(self.port), 10, "redis-server to listen")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            stop(self.process, signal.SIGKILL)
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def wait(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """A fresh PostgreSQL database (dropped afterwards) and its URL."""
+    host = os.environ.get("CHAOS_PGHOST", "127.0.0.1")
+    name = f"chaos_{uuid.uuid4().hex[:10]}"
+    admin = ["-h", host, "-U", "postgres"]
+    subprocess.run(["createdb", *admin, name], check=True)
+    try:
+        yield f"postgres://postgres@{host}:5432/{name}"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        subprocess.run(["dropdb", *admin, "--force", name], check=False)
+
+
+# --- one run --------------------------------------------------------------------------------------
+
+
+class Run:
+    """One scenario's live stack and its bookkeeping."""
+
+    def __init__(self, scenario: Scenario, redis: Redis, database_url: str, workdir: Path) -> None:
+        self.scenario = scenario
+        self.redis = redis
+        self.database_url = database_url
+        self.workdir = workdir
+        self.queue = f"chaos-{scenario.name}-{uuid.uuid4().hex[:6]}"
+        self.lock = threading.Lock()
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.beat: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+        self.counts: Counter[str] = Counter()
+        self.wallet: Any = None
+        self.env: dict[str, str] = {}
+
+    # processes
+
+    def process_env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+                "DEBUG": "1",
+                "PYTHONUNBUFFERED": "1",
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis.url,
+                "CELERY_BROKER_URL": self.redis.url,
+                "CELERY_QUEUE": self.queue,
+                **FAST_RECOVERY,
+                **self.env,
+                **self.scenario.env,
+                **extra,
+            }
+        )
+        return env
+
+    def start_worker(self, slot: int, **extra: str) -> subprocess.Popen[bytes]:
+        args = [PYTHON, "-m", "celery", "-A", "marketplace", "worker", "-l", "warning"]
+        args += ["-n", f"chaos-{slot}-{uuid.uuid4().hex[:6]}@%h", "--concurrency"]
+        args += [str(self.scenario.concurrency), "--pool", "prefork", "-Q", self.queue]
+        args += ["--without-heartbeat", "--without-mingle", "--without-gossip"]
+        return spawn(args, self.process_env(**extra), self.workdir / f"worker-{slot}.log")
+
+    def start_beat(self) -> None:
+        args = [PYTHON, "-m", "celery", "-A", "marketplace", "beat", "-l", "warning", "--schedule"]
+        args += [str(self.workdir / "beat.schedule")]
+        self.beat = spawn(args, self.process_env(), self.workdir / "beat.log")
+
+    def stop_all(self) -> None:
+        for process in [*self.workers, *([self.beat] if self.beat else [])]:
+            stop(process)
+
+
+@dataclass
+class Fixture:
+    jobs: list[tuple[int, int, str]]  # job id, quote id, funder's API key
+    funders: list[str]
+    providers: list[str]
+    balance: int
+
+
+def make_people_and_jobs(run: Run, wallet: Any) -> Fixture:
+    """Funders and providers on the local wallet; `jobs` jobs each with one quote."""
+    from django.contrib.auth.models import User
+
+    from jobs.models import Job, Profile, Quote
+    from jobs.services import api_token_create
+
+    tag = uuid.uuid4().hex[:6]
+    count = run.scenario.jobs
+    per_funder = -(-count // FUNDERS)
+    balance = per_funder * 1000 * 3 + 10_000
+    funders, providers, keys, users = [], [], {}, {}
+    for role, names in (("f", funders), ("p", providers)):
+        for n in range(FUNDERS if role == "f" else PROVIDERS):
+            name = f"{role}{n}{tag}"
+            wallet.create_wallet(
+                name, asset_code="USD", asset_scale=2, public_name=name, balance=balance if role == "f" else 0
+            )
+            url = wallet.wallet_url(name)
+            user = User.objects.create_user(username=name, password="a-long-chaos-password-42")
+            Profile.objects.create(
+                user=user,
+                is_funder=role == "f",
+                is_provider=role == "p",
+                wallet_address=url,
+                wallet_id=url,
+                asset_code="USD",
+                asset_scale=2,
+            )
+            names.append(name)
+            users[name] = user
+            if role == "f":
+                keys[name] = api_token_create(user=user, name="chaos").key
+    jobs = Job.objects.bulk_create(
+        [Job(funder=users[funders[i % FUNDERS]], title=f"chaos job {i}") for i in range(count)]
+    )
+    quotes = Quote.objects.bulk_create(
+        [
+            Quote(
+                job=job,
+                provider=users[providers[i % PROVIDERS]],
+                amount_value=random.randint(100, 999),
+                asset_code="USD",
+                asset_scale=2,
+            )
+            for i, job in enumerate(jobs)
+        ]
+    )
+    return Fixture(
+        jobs=[
+            (job.pk, quote.pk, keys[funders[i % FUNDERS]])
+            for i, (job, quote) in enumerate(zip(jobs, quotes, strict=True))
+        ],
+        funders=funders,
+        providers=providers,
+        balance=balance,
+    )
+
+
+def approve(run: Run, job_id: int, quote_id: int, key: str) -> None:
+    """`POST /api/jobs/<id>/quotes/<quote>/approve` through the Django request stack."""
+    from django.db import connection
+    from django.test import Client
+
+    try:
+        response = Client().post(
+            f"/api/jobs/{job_id}/quotes/{quote_id}/approve", HTTP_AUTHORIZATION=f"Token {key}"
+        )
+    finally:
+        connection.close()
+    with run.lock:
+        run.counts[f"approve_{response.status_code}"] += 1
+
+
+def consent_and_return(run: Run, attempt_id: str, payment_url: str, replay: bool) -> bool:
+    """Consents at the wallet and follows its redirect to our finish callback; True when it got there."""
+    import httpx
+    from django.test import Client
+
+    try:
+        answer = httpx.get(payment_url, follow_redirects=False, timeout=15)
+    except httpx.HTTPError:
+        with run.lock:
+            run.counts["consent_transport_error"] += 1
+        return False
+    if answer.status_code not in (302, 303):
+        with run.lock:
+            run.counts[f"consent_{answer.status_code}"] += 1
+        return False
+    finish = urlsplit(answer.headers["location"])
+    browser = Client(raise_request_exception=False)
+    back = browser.get(f"{finish.path}?{finish.query}")
+    with run.lock:
+        run.counts[f"callback_{back.status_code}"] += 1
+    if replay:
+        again = browser.get(f"{finish.path}?{finish.query}")
+        with run.lock:
+            run.counts[f"callback_replay_{again.status_code}"] += 1
+    return True
+
+
+def drive(run: Run, fixture: Fixture) -> float:
+    """Approves every job (double clicks and replays included), consents as links appear, re-approves
+    jobs whose attempt ended unpaid (a funder trying again), until every attempt is final; the seconds
+    that took."""
+    from django.db import close_old_connections
+
+    from jobs.models import PaymentAttempt
+
+    scenario = run.scenario
+    by_job = {job_id: (quote_id, key) for job_id, quote_id, key in fixture.jobs}
+    job_ids = list(by_job)
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=12)
+    rounds: Counter[int] = Counter()
+    consented: set[str] = set()
+    pending_consent: set[str] = set()
+
+    def approve_job(job_id: int) -> None:
+        quote_id, key = by_job[job_id]
+        try:
+            clicks = 1 + (random.random() < 0.3) + (random.random() < 0.1)
+            if clicks > 1:
+                threads = [
+                    threading.Thread(target=approve, args=(run, job_id, quote_id, key)) for _ in range(clicks)
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            else:
+                approve(run, job_id, quote_id, key)
+            if random.random() < 0.1:
+                approve(run, job_id, quote_id, key)  # a replayed POST
+        finally:
+            close_old_connections()
+
+    def consent_job(attempt_id: str, url: str) -> None:
+        try:
+            ok = consent_and_return(run, attempt_id, url, replay=random.random() < 0.1)
+        except Exception as exc:  # counted; the attempt is consented again
+            ok = False
+            with run.lock:
+                run.counts[f"consent_exception_{type(exc).__name__}"] += 1
+        finally:
+            close_old_connections()
+        with run.lock:
+            pending_consent.discard(attempt_id)
+            if not ok:
+                consented.discard(attempt_id)
+
+    gap = scenario.spread / max(1, len(job_ids))
+    futures = []
+    for job_id in job_ids:
+        rounds[job_id] = 1
+        futures.append(pool.submit(approve_job, job_id))
+        if gap:
+            time.sleep(gap)
+    for future in futures:
+        future.result()
+
+    deadline = started + scenario.timeout
+    final_at = None
+    while time.monotonic() < deadline:
+        rows = list(
+            PaymentAttempt.objects.filter(job_id__in=job_ids).values_list(
+                "pk", "job_id", "status", "payment_url", "created_at"
+            )
+        )
+        latest: dict[int, tuple[str, str]] = {}
+        for pk, job_id, status, url, _created in sorted(rows, key=lambda r: r[4]):
+            latest[job_id] = (status, url)
+            if status == "awaiting_authorization" and url and str(pk) not in consented:
+                with run.lock:
+                    consented.add(str(pk))
+                    pending_consent.add(str(pk))
+                pool.submit(consent_job, str(pk), url)
+        paid = {job_id for _, job_id, status, _, _ in rows if status == "succeeded"}
+        working = [pk for pk, _, status, _, _ in rows if status not in FINAL]
+        missing = [job_id for job_id in job_ids if job_id not in latest]
+        again = [
+            job_id
+            for job_id, (status, _) in latest.items()
+            if status in FINAL and job_id not in paid and rounds[job_id] < 3
+        ]
+        for job_id in again:
+            rounds[job_id] += 1
+            with run.lock:
+                run.counts["reapproved"] += 1
+            pool.submit(approve_job, job_id)
+        if not working and not missing and not again and not pending_consent:
+            final_at = time.monotonic()
+            break
+        close_old_connections()
+        time.sleep(0.5)
+    pool.shutdown(wait=True)
+    run.stopping.set()
+    return (final_at or time.monotonic()) - started if final_at else float("nan")
+
+
+def audit(run: Run, fixture: Fixture, wallet: Any) -> dict[str, Any]:
+    """The wallet's ledger against our database."""
+    from django.db.models import Count
+
+    from jobs.models import Job, PaymentAttempt
+
+    job_ids = [job_id for job_id, _, _ in fixture.jobs]
+    attempts = PaymentAttempt.objects.filter(job_id__in=job_ids)
+    succeeded = {a.job_id: a for a in attempts.filter(status="succeeded")}
+    more_than_one = (
+        attempts.filter(status="succeeded").values("job_id").annotate(n=Count("pk")).filter(n__gt=1)
+    )
+    working = attempts.exclude(status__in=FINAL).count()
+    statuses = Counter(attempts.values_list("status", flat=True))
+
+    moved: dict[int, int] = defaultdict(int)  # job → outgoing payments that moved money
+    received: dict[int, int] = defaultdict(int)  # job → incoming payments that received money
+    debited = 0
+    for name in fixture.funders:
+        debited += fixture.balance - wallet.balance(name)
+        for payment in wallet.payments(name)["outgoingPayments"]:
+            job = int(str((payment.get("metadata") or {}).get("externalRef", "job-0"))[4:])
+            if int(payment["sentAmount"]["value"]) > 0 or payment.get("state") == "COMPLETED":
+                moved[job] += 1
+    for name in fixture.providers:
+        for payment in wallet.payments(name)["incomingPayments"]:
+            job = int(str((payment.get("metadata") or {}).get("externalRef", "job-0"))[4:])
+            if int(payment["receivedAmount"]["value"]) > 0:
+                received[job] += 1
+    duplicates = (
+        len(more_than_one)
+        + sum(1 for n in moved.values() if n > 1)
+        + sum(1 for n in received.values() if n > 1)
+    )
+    paid_without_record = [job for job in moved if job not in succeeded]
+    recorded_without_money = [
+        job for job in succeeded if moved.get(job, 0) == 0 and received.get(job, 0) == 0
+    ]
+    expected_debit = sum(int(a.debit_amount or 0) for a in succeeded.values())
+    jobs_paid = Job.objects.filter(pk__in=job_ids, status="paid").count()
+    lost = working + len(paid_without_record) + len(recorded_without_money) + (debited != expected_debit)
+    return {
+        "paid": len(succeeded),
+        "duplicates": duplicates,
+        "lost": lost,
+        "jobs_marked_paid": jobs_paid,
+        "attempts": dict(sorted(statuses.items())),
+        "debited": debited,
+        "succeeded_sum": expected_debit,
+        "paid_without_record": len(paid_without_record),
+        "recorded_without_money": len(recorded_without_money),
+    }
+
+
+class TaskEvents:
+    """What Flower shows: the arguments of every task event the workers send, captured from the broker."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.seen: list[str] = []
+        self.received = 0
+        self.thread = threading.Thread(target=self.capture, daemon=True)
+        self.thread.start()
+
+    def capture(self) -> None:
+        from marketplace.celery import app
+
+        def keep(event: dict[str, Any]) -> None:
+            if event.get("type") == "task-received":
+                self.received += 1
+            if event.get("type", "").startswith("task-"):
+                self.seen.append(
+                    json.dumps({k: event.get(k) for k in ("args", "kwargs", "result", "exception")})
+                )
+
+        while not self.run.stopping.is_set():
+            with suppress(Exception), app.connection_for_read() as connection:
+                receiver = app.events.Receiver(connection, handlers={"*": keep})
+                for _ in receiver.itercapture(limit=None, timeout=1.0, wakeup=False):
+                    if self.run.stopping.is_set():
+                        return
+            time.sleep(0.5)
+
+
+def leaks(run: Run, fixture: Fixture, events: TaskEvents, private_key_pem: bytes) -> int:
+    """Occurrences of the attempts' tokens, nonces, interact_refs, finish hashes or our private key in the
+    logs of every process, the TaskResult rows and the task events (Flower's view of task arguments)."""
+    from django_celery_results.models import TaskResult
+
+    from jobs.models import PaymentAttempt
+
+    fields = (
+        "access_token",
+        "continue_token",
+        "incoming_token",
+        "client_nonce",
+        "interact_nonce",
+        "interact_ref",
+    )
+    attempts = PaymentAttempt.objects.filter(job_id__in=[job_id for job_id, _, _ in fixture.jobs])
+    secrets = {value for row in attempts.values_list(*fields) for value in row if value and len(value) >= 8}
+    key_lines = [line for line in private_key_pem.decode().splitlines() if line and not line.startswith("-")]
+    secrets.update(key_lines)
+    texts = [
+        path.read_text(errors="replace") for path in run.workdir.glob("*.log") if path.name != "wallet.log"
+    ]
+    texts.append((run.workdir.parent / "runner.log").read_text(errors="replace"))
+    texts += [
+        json.dumps(row, default=str)
+        for row in TaskResult.objects.values("task_args", "task_kwargs", "result", "traceback", "meta")
+    ]
+    texts += events.seen
+    found = sum(text.count(secret) for text in texts for secret in secrets)
+    return found + sum(text.count("hash=") + text.count("interact_ref=") for text in texts)
+
+
+def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path) -> dict[str, Any]:
+    from marketplace.celery import app
+    from testwallet.testing import running_wallet
+
+    workdir = base / scenario.name
+    workdir.mkdir(parents=True, exist_ok=True)
+    run = Run(scenario, redis, database_url, workdir)
+    app.conf.task_default_queue = run.queue
+    with running_wallet(
+        None, log_path=workdir / "wallet.log", auto_consent="accept", wait=0, settle_delay=0.05
+    ) as wallet:
+        run.wallet = wallet
+        client = wallet.create_client("marketplace", public_name="Marketplace")
+        key = workdir / "private.pem"
+        key.write_bytes(client.private_key_pem)
+        os.chmod(key, 0o600)
+        run.env = {
+            "OP_CLIENT_WALLET_ADDRESS": client.url,
+            "OP_KEY_ID": client.key_id,
+            "OP_PRIVATE_KEY": str(key),
+            "OP_HTTP_HOSTS": "127.0.0.1",
+            "PUBLIC_BASE_URL": "http://testserver",
+        }
+        fixture = make_people_and_jobs(run, wallet)
+        if scenario.faults:
+            wallet.faults(scenario.faults)
+        run.workers = [run.start_worker(slot) for slot in range(scenario.workers)]
+        run.start_beat()
+        events = TaskEvents(run)
+        chaos = threading.Thread(target=scenario.chaos, args=(run,), daemon=True) if scenario.chaos else None
+        try:
+            if chaos:
+                chaos.start()
+            seconds = drive(run, fixture)
+            if chaos:
+                chaos.join(timeout=30)
+            wallet.clear_faults()
+            result = audit(run, fixture, wallet)
+        finally:
+            run.stopping.set()
+            run.stop_all()
+        result["leaks"] = leaks(run, fixture, events, client.private_key_pem)
+        result["deliveries"] = events.received
+    line: dict[str, Any] = {
+        "scenario": scenario.name,
+        "jobs": scenario.jobs,
+        "paid": result.pop("paid"),
+        "duplicates": result.pop("duplicates"),
+        "lost": result.pop("lost"),
+        "final_within_s": None if seconds != seconds else round(seconds, 1),
+        "leaks": result.pop("leaks"),
+        **result,
+        "requests": dict(sorted(run.counts.items())),
+    }
+    if line["final_within_s"] is None:
+        line["lost"] = max(1, line["lost"])
+    return line
+
+
+# --- the faults -----------------------------------------------------------------------------------
+
+
+def kill_workers(run: Run) -> None:
+    """Arms every worker at a failpoint; a worker that crashed there is restarted armed at the next one,
+    until each point has killed a worker `kill_rounds` times; then plain workers finish the run."""
+    schedule = [point for _ in range(run.scenario.kill_rounds) for point in KILL_POINTS]
+    random.shuffle(schedule)
+    crashes: Counter[str] = Counter()
+    armed: dict[int, tuple[str, float]] = {}
+    for process in run.workers:
+        stop(process, signal.SIGKILL)
+    for slot in range(len(run.workers)):
+        point = schedule.pop() if schedule else ""
+        run.workers[slot] = arm(run, slot, point)
+        armed[slot] = (point, time.monotonic())
+    while not run.stopping.is_set():
+        for slot, process in enumerate(run.workers):
+            point, since = armed[slot]
+            crashed = process.poll() is not None
+            stale = point and time.monotonic() - since > 25
+            if not crashed and not stale:
+                continue
+            if crashed:
+                crashes[point or "unarmed"] += 1
+            else:
+                # Nothing reached that point for a while: power-cut the worker anyway and move on.
+                stop(process, signal.SIGKILL)
+                crashes["random_moment"] += 1
+                schedule.insert(0, point)
+            next_point = schedule.pop() if schedule else ""
+            run.workers[slot] = arm(run, slot, next_point)
+            armed[slot] = (next_point, time.monotonic())
+        time.sleep(0.3)
+    with run.lock:
+        run.counts.update({f"killed_at:{point}": n for point, n in crashes.items()})
+
+
+def arm(run: Run, slot: int, point: str) -> subprocess.Popen[bytes]:
+    if not point:
+        return run.start_worker(slot)
+    marker = run.workdir / f"armed-{uuid.uuid4().hex[:8]}"
+    return run.start_worker(slot, PIPELINE_FAILPOINT=point, PIPELINE_FAILPOINT_ONCE=str(marker))
+
+
+def restart_redis(run: Run) -> None:
+    """SIGKILLs the broker (no persistence: every queued and unacked message is gone) once a third of the
+    payments are done or links are waiting, and starts it again a few seconds later."""
+    from jobs.models import PaymentAttempt
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not run.stopping.is_set():
+        done = PaymentAttempt.objects.filter(status__in=["succeeded", "awaiting_authorization"]).count()
+        if done >= max(1, run.scenario.jobs // 3):
+            break
+        time.sleep(0.2)
+    run.redis.kill()
+    with run.lock:
+        run.counts["redis_killed"] += 1
+    time.sleep(3)
+    run.redis.start()
+
+
+def latency_spikes(run: Run) -> None:
+    """Every few seconds, 2 s of latency on every route for a couple of seconds, on top of the errors."""
+    assert run.scenario.faults is not None
+    calm = run.scenario.faults
+    spiky = json.loads(json.dumps(calm))
+    for route in spiky["routes"].values():
+        route["latencyMs"] = 2000
+    while not run.stopping.wait(4.0):
+        with suppress(Exception):
+            run.wallet.faults(spiky)
+            with run.lock:
+                run.counts["latency_spikes"] += 1
+            run.stopping.wait(2.0)
+            run.wallet.faults(calm)
+
+
+UPSTREAM = {
+    "seed": 11,
+    "routes": {
+        name: {"errorRate": 0.3, "errorStatus": 503, "dropRate": 0.1}
+        for name in (
+            "grant.create",
+            "grant.continue",
+            "token.*",
+            "incoming-payments.*",
+            "quotes.*",
+            "outgoing-payments.*",
+        )
+    },
+}
+
+
+def scenarios(short: bool) -> list[Scenario]:
+    n = (lambda full, small: small) if short else (lambda full, small: full)
+    return [
+        Scenario("burst", jobs=n(1000, 20), workers=n(3, 2), concurrency=n(4, 2), timeout=n(420, 120)),
+        Scenario(
+            "worker_sigkill",
+            jobs=n(150, 20),
+            workers=n(3, 2),
+            concurrency=2,
+            spread=n(40, 10),
+            timeout=n(400, 240),
+            chaos=kill_workers,
+            kill_rounds=n(3, 1),
+        ),
+        Scenario(
+            "redis_restart",
+            jobs=n(200, 20),
+            workers=2,
+            concurrency=3,
+            timeout=n(300, 150),
+            chaos=restart_redis,
+        ),
+        Scenario(
+            "upstream_chaos",
+            jobs=n(200, 20),
+            workers=n(3, 2),
+            concurrency=3,
+            timeout=n(400, 200),
+            faults=UPSTREAM,
+            chaos=latency_spikes,
+        ),
+        Scenario(
+            "duplicate_delivery",
+            jobs=n(200, 20),
+            workers=n(3, 2),
+            concurrency=3,
+            timeout=n(300, 120),
+            env={"PIPELINE_DUPLICATE_DELIVERY": "3"},
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="scenarios to run (default: all)")
+    parser.add_argument("--short", action="store_true", help="small N (what `make test` runs)")
+    parser.add_argument("--jobs", type=int, help="override the number of jobs of every scenario")
+    parser.add_argument("--keep", action="store_true", help="keep the logs directory")
+    options = parser.parse_args(argv)
+    chosen = [s for s in scenarios(options.short) if not options.names or s.name in options.names]
+    if not chosen:
+        parser.error("no such scenario")
+    base = Path(tempfile.mkdtemp(prefix="chaos-"))
+    # The processes' own logs are under `base`; this process's log lines go there too, the JSON lines
+    # stay alone on stdout.
+    terminal = os.fdopen(os.dup(2), "w")
+    os.dup2(os.open(base / "runner.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    redis = Redis(base)
+    redis.start()
+    failed = False
+    try:
+        with database() as url:
+            setup_django(url, redis.url)
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+            for scenario in chosen:
+                if options.jobs:
+                    scenario.jobs = options.jobs
+                if "PIPELINE_DUPLICATE_DELIVERY" in scenario.env:
+                    os.environ["PIPELINE_DUPLICATE_DELIVERY"] = scenario.env["PIPELINE_DUPLICATE_DELIVERY"]
+                    from worker.failpoints import duplicate_deliveries
+
+                    duplicate_deliveries()
+                line = run_scenario(scenario, redis, url, base)
+                print(json.dumps(line), flush=True)
+                failed |= bool(line["duplicates"] or line["lost"] or line["leaks"])
+    except BaseException:
+        failed = True
+        import traceback
+
+        traceback.print_exc(file=terminal)
+        raise
+    finally:
+        redis.kill()
+        if not options.keep and not failed:
+            import shutil
+
+            shutil.rmtree(base, ignore_errors=True)
+        else:
+            print(f"logs: {base}", file=terminal, flush=True)
+    return 1 if failed else 0
