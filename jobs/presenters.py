@@ -173,6 +173,11 @@ class PaymentPanel:
     def can_retry(self) -> bool:
         return self.viewer_is_funder and self.state in FINAL and self.state != S.SUCCEEDED
 
+    @property
+    def job_badge(self) -> Badge:
+        """The job's badge as this panel sees it (the page's header follows the panel)."""
+        return job_badge(self.job.status, self.attempt.status if self.attempt else None)
+
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None

@@ -501,3 +501,17 @@ def test_panel_final_failure_for_the_provider_has_no_new_link_button(deal):
     assert '<p class="panel-note">The funder can start a new payment.</p>' in html
     assert "You declined" not in html
     assert "Get a new link" not in html
+
+
+def test_each_panel_poll_updates_the_job_badge_in_the_page_header(deal):
+    # given a payment the wallet is processing
+    f.attempt(deal["quote"], AttemptStatus.PROCESSING)
+    # when the page polls its panel
+    html = f.logged_in(deal["funder"]).get(panel_url(deal["job"]), headers=HTMX).content.decode()
+    # then the answer carries the header's badge too (htmx swaps it out of band)
+    expected = '<span id="job-badge" hx-swap-oob="true" class="badge badge-large badge-processing">'
+    assert f"{expected}Processing payment</span>" in html
+    # and a full page has the badge once, with no out-of-band marker
+    page = f.logged_in(deal["funder"]).get(reverse("job-detail", kwargs={"job_id": deal["job"].pk}))
+    assert page.content.decode().count('id="job-badge"') == 1
+    assert "hx-swap-oob" not in page.content.decode()
