@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,6 +19,9 @@ from jobs.models import PaymentAttempt
 from jobs.states import transition
 
 STEP_OF = {S.GENERATING: "generate_link", S.AUTHORIZED: "continue_grant", S.PROCESSING: "poll"}
+# Attempts re-driven per run at most, so a run ends well within the task time limit; the rest wait for the
+# next run.
+BATCH = 200
 LINK_EXPIRED = "This payment link expired before it was authorized. Get a new link to pay."
 
 
@@ -26,11 +30,20 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=int(settings.PAYMENT_PIPELINE["STALE_SECONDS"]))
     plan: dict[str, list[str]] = {name: [] for name in (*STEP_OF.values(), "cancel_grant")}
-    stale = PaymentAttempt.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-        status__in=list(STEP_OF),
-        updated_at__lt=stale_before,
-    ).values_list("pk", "status")
+    with transaction.atomic():
+        # Locked, then touched: an attempt is re-driven once per STALE_SECONDS at most, even while a backlog
+        # keeps its message waiting, so the reconciler never multiplies the load it is meant to relieve.
+        stale = list(
+            PaymentAttempt.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+                status__in=list(STEP_OF),
+                updated_at__lt=stale_before,
+            )
+            .order_by("updated_at")
+            .values_list("pk", "status")[:BATCH]
+        )
+        PaymentAttempt.objects.filter(pk__in=[pk for pk, _ in stale]).update(updated_at=now)
     for attempt_id, status in stale:
         plan[STEP_OF[status]].append(str(attempt_id))
     unused = PaymentAttempt.objects.filter(
