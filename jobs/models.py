@@ -186,6 +186,22 @@ class PaymentAttempt(models.Model):
         return self.status in LIVE_STATUSES
 
 
+class GrantToken(models.Model):
+    """The access token of a non-interactive grant (incoming payments at one wallet, quotes at one auth
+    server), shared by every attempt and worker until shortly before it expires, then rotated."""
+
+    key = models.CharField(max_length=64, unique=True)  # SHA-256 of kind, auth server and identifier
+    kind = models.CharField(max_length=32)
+    auth_server = models.URLField(max_length=500)
+    value = models.CharField(max_length=500)
+    manage = models.URLField(max_length=500)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} token at {self.auth_server}"
+
+
 class ApiToken(models.Model):
     """A key a script presents to the JSON API as `Authorization: Token <key>`.
 

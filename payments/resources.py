@@ -106,6 +106,13 @@ class WalletAddresses:
                 self._cache.popitem(last=False)
         return wallet
 
+    def is_cached(self, url_or_pointer: str) -> bool:
+        """Whether ``get`` would answer from the cache (a fresh copy is held)."""
+        url = wallet_address_url(url_or_pointer)
+        with self._lock:
+            cached = self._cache.get(url)
+        return cached is not None and cached[0] > time.monotonic()
+
     def get_keys(self, wallet: WalletAddress | str) -> tuple[dict[str, str], ...]:
         """Fetch ``<wallet>/jwks.json``; returns the Ed25519 JWKs (others are skipped)."""
         base = wallet.id if isinstance(wallet, WalletAddress) else wallet_address_url(wallet)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +32,7 @@ from jobs.models import PaymentAttempt
 from jobs.states import record, transition
 from payments import (
     AccessItem,
+    AccessToken,
     Amount,
     Grant,
     HTTPError,
@@ -51,7 +53,7 @@ from payments import (
 from payments.models import Continuation, IncomingPayment, PaginatedList, Quote
 from worker.client import open_payments_client
 from worker.failpoints import failpoint
-from worker.tokens import Kind, token_fields, using_token
+from worker.tokens import shared_key, token_fields, using_shared, using_token
 
 log = logging.getLogger("worker.pipeline")
 T = TypeVar("T")
@@ -122,11 +124,61 @@ def load(attempt_id: str) -> PaymentAttempt:
 
 
 def wallets(attempt: PaymentAttempt) -> tuple[WalletAddress, WalletAddress]:
-    """The sender's and the receiver's wallet address documents (cached by the client)."""
-    client = open_payments_client()
-    return client.wallet_addresses.get(attempt.sender_wallet), client.wallet_addresses.get(
-        attempt.receiver_wallet
+    """The sender's and the receiver's wallet address documents (cached by the client; when neither is
+    cached, both are fetched at the same time)."""
+    lookup = open_payments_client().wallet_addresses.get
+    if not (cached(attempt.sender_wallet) or cached(attempt.receiver_wallet)):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            receiver = pool.submit(lookup, attempt.receiver_wallet)
+            return lookup(attempt.sender_wallet), receiver.result()
+    return lookup(attempt.sender_wallet), lookup(attempt.receiver_wallet)
+
+
+def cached(wallet_url: str) -> bool:
+    """Whether this process holds a fresh copy of the wallet address document."""
+    return open_payments_client().wallet_addresses.is_cached(wallet_url)
+
+
+# Every attempt uses the same non-interactive grants: one token per provider wallet for incoming payments
+# (create, read, list, complete) and one per funder auth server for quotes (see worker.tokens).
+INCOMING_ACTIONS = ("create", "read", "list", "complete")
+
+
+def incoming_grant(receiver: WalletAddress) -> AccessToken:
+    """A new incoming-payment grant's token at the provider's wallet."""
+    grant = open_payments_client().grants.request(
+        receiver, access=[AccessItem.incoming_payment(INCOMING_ACTIONS, receiver.id)]
     )
+    if not isinstance(grant, Grant):
+        raise Refused("The provider's wallet asks for consent before it accepts payments; it cannot be paid.")
+    return grant.access_token
+
+
+def with_incoming_token(
+    attempt: PaymentAttempt, receiver: WalletAddress, call: Callable[[AccessToken], T]
+) -> T:
+    """`call(token)` with the provider wallet's shared incoming-payment token (or, for an attempt made
+    before tokens were shared, its own)."""
+    if attempt.incoming_token:
+        return using_token(attempt, "incoming", call)
+    key = shared_key("incoming-payment", receiver.auth_server, receiver.id)
+    return using_shared(
+        key, "incoming-payment", receiver.auth_server, partial(incoming_grant, receiver), call
+    )
+
+
+def quote_grant(sender: WalletAddress) -> AccessToken:
+    """A new quote grant's token at the funder's auth server."""
+    grant = open_payments_client().grants.request(sender, access=[AccessItem.quote(("create", "read"))])
+    if not isinstance(grant, Grant):
+        raise Refused("Your wallet asks for consent before it quotes; it cannot be used here.")
+    return grant.access_token
+
+
+def with_quote_token(sender: WalletAddress, call: Callable[[AccessToken], T]) -> T:
+    """`call(token)` with the shared quote token of the funder's auth server."""
+    key = shared_key("quote", sender.auth_server)
+    return using_shared(key, "quote", sender.auth_server, partial(quote_grant, sender), call)
 
 
 def finish_uri(attempt: PaymentAttempt) -> str:
@@ -154,8 +206,9 @@ def generate_link(attempt_id: str) -> Next | None:
             sender, receiver = wallets(attempt)
             ensure_incoming_payment(attempt, receiver)
             ensure_quote(attempt, sender)
-            ensure_grant(attempt, sender)
-            if transition(attempt.pk, to=S.AWAITING_AUTHORIZATION, source=S.GENERATING):
+            link = ensure_grant(attempt, sender)
+            # The link is stored with the status change: one write.
+            if transition(attempt.pk, to=S.AWAITING_AUTHORIZATION, source=S.GENERATING, **link):
                 log.info("payment link ready")
     return None
 
@@ -165,19 +218,6 @@ def ensure_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress) ->
     if attempt.incoming_payment_url:
         return
     client = open_payments_client()
-    if not attempt.incoming_token:
-        grant = client.grants.request(
-            receiver,
-            access=[AccessItem.incoming_payment(("create", "read", "list", "complete"), receiver.id)],
-        )
-        if not isinstance(grant, Grant):
-            raise Refused(
-                "The provider's wallet asks for consent before it accepts payments; it cannot be paid."
-            )
-        fields = token_fields("incoming", grant.access_token)
-        record(attempt.pk, status=S.GENERATING, **fields)
-        for name, value in fields.items():
-            setattr(attempt, name, value)
     if attempt.incoming_payment_requested_at:
         found = find_incoming_payment(attempt, receiver)
         if found is not None:
@@ -187,9 +227,9 @@ def ensure_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress) ->
     record(attempt.pk, status=S.GENERATING, incoming_payment_requested_at=now)
     quote = attempt.quote
     failpoint("incoming_payment.before_create")
-    payment = using_token(
+    payment = with_incoming_token(
         attempt,
-        "incoming",
+        receiver,
         lambda token: client.incoming_payments.create(
             receiver,
             token=token,
@@ -209,18 +249,20 @@ def ensure_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress) ->
 def find_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress) -> IncomingPayment | None:
     """The incoming payment an earlier delivery created for this attempt, if the wallet has one."""
     lister = partial(open_payments_client().incoming_payments.list, receiver)
-    return find_by_metadata(attempt, "incoming", lister, "attemptId", str(attempt.pk))
+    use = partial(with_incoming_token, attempt, receiver)
+    return find_by_metadata(use, lister, "attemptId", str(attempt.pk))
 
 
 def find_by_metadata(
-    attempt: PaymentAttempt, kind: Kind, lister: Callable[..., PaginatedList[T]], key: str, value: str
+    use: Callable[[Callable[[AccessToken], PaginatedList[T]]], PaginatedList[T]],
+    lister: Callable[..., PaginatedList[T]],
+    key: str,
+    value: str,
 ) -> T | None:
-    """The first listed resource whose `metadata[key]` is `value`, paging with the attempt's token."""
+    """The first listed resource whose `metadata[key]` is `value`, paging with the token `use` gives."""
     cursor: str | None = None
     for _ in range(LIST_PAGES):
-        page = using_token(
-            attempt, kind, lambda token, at=cursor: lister(token=token, first=LIST_PAGE, cursor=at)
-        )
+        page = use(lambda token, at=cursor: lister(token=token, first=LIST_PAGE, cursor=at))
         for item in page.items:
             if (getattr(item, "metadata", None) or {}).get(key) == value:
                 return item
@@ -247,10 +289,9 @@ def store_incoming_payment(attempt: PaymentAttempt, payment: IncomingPayment) ->
 def new_quote(attempt: PaymentAttempt, sender: WalletAddress) -> Quote:
     """A fresh quote at the funder's wallet for the attempt's incoming payment."""
     client = open_payments_client()
-    grant = client.grants.request(sender, access=[AccessItem.quote(("create", "read"))])
-    if not isinstance(grant, Grant):
-        raise Refused("Your wallet asks for consent before it quotes; it cannot be used here.")
-    return client.quotes.create(sender, token=grant.access_token, receiver=attempt.incoming_payment_url)
+    return with_quote_token(
+        sender, lambda token: client.quotes.create(sender, token=token, receiver=attempt.incoming_payment_url)
+    )
 
 
 def quote_fields(quote: Quote) -> dict[str, object]:
@@ -271,15 +312,19 @@ def ensure_quote(attempt: PaymentAttempt, sender: WalletAddress) -> None:
         return
     fields = quote_fields(new_quote(attempt, sender))
     failpoint("quote.created")
+    if not attempt.client_nonce:
+        # The grant's nonce, stored with the quote so it is there before the grant request.
+        fields["client_nonce"] = secrets.token_urlsafe(32)
     record(attempt.pk, status=S.GENERATING, **fields)
     for name, value in fields.items():
         setattr(attempt, name, value)
 
 
-def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> None:
-    """The interactive outgoing-payment grant, limited to the quote's debit amount: the payment URL."""
+def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> dict[str, object]:
+    """The interactive outgoing-payment grant, limited to the quote's debit amount: the attempt fields
+    holding it and the payment URL, for the caller to store (none when the attempt has its link)."""
     if attempt.payment_url:
-        return
+        return {}
     nonce = attempt.client_nonce
     if not nonce:
         # Stored before the request: the finish callback checks the hash against it.
@@ -302,18 +347,16 @@ def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> None:
     if not isinstance(grant, PendingGrant) or not grant.redirect or not grant.finish_nonce:
         raise Refused("Your wallet did not offer a page to authorize the payment; it cannot be used here.")
     now = timezone.now()
-    record(
-        attempt.pk,
-        status=S.GENERATING,
-        sender_auth_server=sender.auth_server,
-        payment_url=grant.redirect,
-        interact_nonce=grant.finish_nonce,
-        continue_uri=grant.continuation.uri,
-        continue_token=grant.continuation.access_token,
-        continue_wait=grant.continuation.wait or 0,
-        link_ready_at=now,
-        authorization_expires_at=now + timedelta(seconds=pacing("AUTHORIZATION_SECONDS")),
-    )
+    return {
+        "sender_auth_server": sender.auth_server,
+        "payment_url": grant.redirect,
+        "interact_nonce": grant.finish_nonce,
+        "continue_uri": grant.continuation.uri,
+        "continue_token": grant.continuation.access_token,
+        "continue_wait": grant.continuation.wait or 0,
+        "link_ready_at": now,
+        "authorization_expires_at": now + timedelta(seconds=pacing("AUTHORIZATION_SECONDS")),
+    }
 
 
 # --- payments.continue_grant --------------------------------------------------------------------
@@ -453,7 +496,8 @@ def requote_and_pay(attempt: PaymentAttempt, sender: WalletAddress) -> str | Non
 def find_outgoing_payment(attempt: PaymentAttempt, sender: WalletAddress) -> OutgoingPayment | None:
     """The outgoing payment carrying this attempt's idempotency id, if the wallet has one."""
     lister = partial(open_payments_client().outgoing_payments.list, sender)
-    return find_by_metadata(attempt, "outgoing", lister, "idempotencyId", str(attempt.idempotency_id))
+    use = partial(using_token, attempt, "outgoing")
+    return find_by_metadata(use, lister, "idempotencyId", str(attempt.idempotency_id))
 
 
 # --- payments.poll ------------------------------------------------------------------------------
@@ -486,9 +530,9 @@ def poll(attempt_id: str) -> Next | None:
                 )
                 return None
             record(attempt.pk, status=S.PROCESSING, sent_amount=outgoing.sent_amount.value)
-        incoming = using_token(
+        incoming = with_incoming_token(
             attempt,
-            "incoming",
+            client.wallet_addresses.get(attempt.receiver_wallet),
             lambda token: client.incoming_payments.get(attempt.incoming_payment_url, token=token),
         )
         if incoming.is_paid:

@@ -1,16 +1,18 @@
-"""The access tokens an attempt holds, and their rotation under a row lock."""
+"""The access tokens an attempt holds, the non-interactive grant tokens all attempts share, and their
+rotation under a row lock."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.models import PaymentAttempt
-from payments import AccessToken, InactiveToken
+from jobs.models import GrantToken, PaymentAttempt
+from payments import AccessToken, InactiveToken, NotFound, Unauthorized
 from worker.client import open_payments_client
 
 Kind = Literal["incoming", "outgoing"]
@@ -61,3 +63,97 @@ def using_token(attempt: PaymentAttempt, kind: Kind, call: Callable[[AccessToken
         return call(token)
     except InactiveToken:
         return call(rotate(attempt.pk, kind, token))
+
+
+# --- shared grant tokens --------------------------------------------------------------------------------
+#
+# A non-interactive grant (incoming payments at a provider's wallet, quotes at a funder's auth server) is
+# the same for every attempt, so its token is requested once and used by every attempt and worker until
+# shortly before it expires; then one worker rotates it at its manage URL (a new value and manage URL,
+# the old ones die at once) under the row lock, and the others pick the new value up from the row. A
+# token the resource server calls inactive (expired early, revoked) is rotated the same way, once.
+
+RENEW_BEFORE = timedelta(seconds=60)
+# This process's copy of each shared token, so a step reads the database only when a token changes.
+_MEMO: dict[str, tuple[AccessToken, datetime | None]] = {}
+
+
+def shared_key(kind: str, auth_server: str, identifier: str = "") -> str:
+    """The key of the shared token for `kind` access at `auth_server` (on `identifier`, if any)."""
+    return hashlib.sha256(f"{kind}\n{auth_server}\n{identifier}".encode()).hexdigest()
+
+
+def _usable(expires_at: datetime | None) -> bool:
+    return expires_at is None or expires_at - RENEW_BEFORE > timezone.now()
+
+
+def _remember(key: str, row: GrantToken) -> AccessToken:
+    token = AccessToken(value=row.value, manage=row.manage, expires_in=None, access=())
+    _MEMO[key] = (token, row.expires_at)
+    return token
+
+
+def _expiry(token: AccessToken) -> datetime | None:
+    return timezone.now() + timedelta(seconds=token.expires_in) if token.expires_in else None
+
+
+def shared_token(key: str, kind: str, auth_server: str, request: Callable[[], AccessToken]) -> AccessToken:
+    """The shared token under `key`: this process's copy, else the stored one, else a renewed one."""
+    memo = _MEMO.get(key)
+    if memo is not None and _usable(memo[1]):
+        return memo[0]
+    row = GrantToken.objects.filter(key=key).first()
+    if row is not None and _usable(row.expires_at):
+        return _remember(key, row)
+    return renew(key, kind, auth_server, request, stale=row.value if row else None)
+
+
+def renew(
+    key: str, kind: str, auth_server: str, request: Callable[[], AccessToken], *, stale: str | None
+) -> AccessToken:
+    """A working token under `key`, replacing `stale` (None: there was none).
+
+    Under the row lock: if another worker already replaced `stale`, its token is used; otherwise the
+    stored token is rotated at its manage URL, or, when there is none or the grant is gone, `request()`
+    asks for a new grant. Two workers creating the first row at once both get a grant; the first stored
+    wins and the other grant is left to expire unused.
+    """
+    _MEMO.pop(key, None)
+    with transaction.atomic():
+        row = GrantToken.objects.select_for_update().filter(key=key).first()
+        if row is not None and row.value != stale and _usable(row.expires_at):
+            return _remember(key, row)
+        fresh: AccessToken | None = None
+        if row is not None:
+            try:
+                fresh = open_payments_client().tokens.rotate(
+                    AccessToken(value=row.value, manage=row.manage, expires_in=None, access=())
+                )
+            except (Unauthorized, NotFound):
+                fresh = None  # the grant was revoked or is unknown: ask for a new one
+        if fresh is None:
+            fresh = request()
+        values = {"value": fresh.value, "manage": fresh.manage, "expires_at": _expiry(fresh)}
+        if row is not None:
+            GrantToken.objects.filter(pk=row.pk).update(updated_at=timezone.now(), **values)
+            row.value, row.manage, row.expires_at = fresh.value, fresh.manage, values["expires_at"]  # type: ignore[assignment]
+        else:
+            row, _ = GrantToken.objects.get_or_create(
+                key=key, defaults={"kind": kind, "auth_server": auth_server, **values}
+            )
+        return _remember(key, row)
+
+
+def using_shared(
+    key: str,
+    kind: str,
+    auth_server: str,
+    request: Callable[[], AccessToken],
+    call: Callable[[AccessToken], T],
+) -> T:
+    """`call(token)` with the shared token under `key`, renewing it once if the server says it is inactive."""
+    token = shared_token(key, kind, auth_server, request)
+    try:
+        return call(token)
+    except InactiveToken:
+        return call(renew(key, kind, auth_server, request, stale=token.value))

@@ -1,0 +1,103 @@
+"""Non-interactive grant tokens are shared by every attempt: requested once, rotated near expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from jobs.models import AttemptStatus, GrantToken, Job, PaymentAttempt, Quote
+from jobs.services import job_quote_approve
+from tests.worker.conftest import Stack, person
+from worker import pipeline, tokens
+from worker.client import open_payments_client
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def fresh_memo() -> Iterator[None]:
+    tokens._MEMO.clear()
+    yield
+    tokens._MEMO.clear()
+
+
+def links(stack: Stack, count: int) -> list[PaymentAttempt]:
+    """`count` approved jobs whose link step ran in this process."""
+    funder = person("fiona", stack.wallet.wallet_url("fiona"), funder=True)
+    provider = person("pavel", stack.wallet.wallet_url("pavel"), provider=True)
+    attempts = []
+    for n in range(count):
+        job = Job.objects.create(funder=funder, title=f"Job {n}", description="Work.")
+        quote = Quote.objects.create(
+            job=job, provider=provider, amount_value=100, asset_code="USD", asset_scale=2
+        )
+        attempt = job_quote_approve(job_id=job.pk, quote_id=quote.pk, funder=funder).attempt
+        pipeline.generate_link(str(attempt.pk))
+        attempts.append(PaymentAttempt.objects.get(pk=attempt.pk))
+    assert {attempt.status for attempt in attempts} == {AttemptStatus.AWAITING_AUTHORIZATION}
+    return attempts
+
+
+def more_links(stack: Stack, count: int) -> None:
+    """`count` more approved jobs of the same funder and provider, linked in this process."""
+    funder = Job.objects.first().funder  # type: ignore[union-attr]
+    provider = Quote.objects.first().provider  # type: ignore[union-attr]
+    for n in range(count):
+        job = Job.objects.create(funder=funder, title=f"More {n}", description="Work.")
+        quote = Quote.objects.create(
+            job=job, provider=provider, amount_value=100, asset_code="USD", asset_scale=2
+        )
+        attempt = job_quote_approve(job_id=job.pk, quote_id=quote.pk, funder=funder).attempt
+        pipeline.generate_link(str(attempt.pk))
+        assert PaymentAttempt.objects.get(pk=attempt.pk).status == AttemptStatus.AWAITING_AUTHORIZATION
+
+
+@pytest.mark.wallet(auto_consent=None)
+def test_three_links_share_one_incoming_and_one_quote_grant(stack: Stack) -> None:
+    # when three quotes are approved and linked
+    stack.wallet.stats(reset=True)
+    attempts = links(stack, 3)
+
+    # then the wallet saw one grant per non-interactive access, plus one interactive grant per link
+    routes = stack.wallet.stats()["routes"]
+    assert routes["grant.create"] == 2 + 3
+    assert routes["incoming-payments.create"] == routes["quotes.create"] == 3
+    assert sorted(GrantToken.objects.values_list("kind", flat=True)) == ["incoming-payment", "quote"]
+    assert {attempt.incoming_token for attempt in attempts} == {""}  # no per-attempt copy
+
+
+@pytest.mark.wallet(auto_consent=None)
+def test_expired_shared_tokens_are_rotated_not_requested_again(stack: Stack) -> None:
+    # given shared tokens in use
+    links(stack, 1)
+    before = dict(GrantToken.objects.values_list("kind", "value"))
+
+    # when the wallet's clock passes their expiry and more links are made
+    stack.wallet.advance_clock(601)
+    stack.wallet.stats(reset=True)
+    more_links(stack, 2)
+
+    # then each token was rotated once (new values stored), and no new non-interactive grant was asked for
+    routes = stack.wallet.stats()["routes"]
+    assert routes["token.rotate"] == 2
+    assert routes["grant.create"] == 2  # the two interactive grants
+    after = dict(GrantToken.objects.values_list("kind", "value"))
+    assert after.keys() == before.keys() and all(after[kind] != before[kind] for kind in before)
+
+
+@pytest.mark.wallet(auto_consent=None)
+def test_a_revoked_shared_token_is_replaced_by_a_new_grant(stack: Stack) -> None:
+    # given a shared incoming-payment token that the wallet then revokes
+    links(stack, 1)
+    row = GrantToken.objects.get(kind="incoming-payment")
+    open_payments_client().tokens.revoke(tokens.AccessToken(row.value, row.manage, None, ()))
+
+    # when another link is made
+    stack.wallet.stats(reset=True)
+    more_links(stack, 1)
+
+    # then the incoming-payment grant was asked for again (rotation is refused for a revoked token)
+    routes = stack.wallet.stats()["routes"]
+    assert routes["grant.create"] == 2  # the new incoming-payment grant and the interactive grant
+    assert GrantToken.objects.get(kind="incoming-payment").value != row.value
