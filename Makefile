@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 NODE_PEERS := tests/node/node_modules/.package-lock.json
 BENCH ?=
 
-.PHONY: demo test lint bench flow install clean
+.PHONY: demo demo-check test lint bench flow install clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: $(INSTALLED)
 
 flow: $(INSTALLED)
 	$(BIN)/python -m marketplace.flow
+
+# Walks a running `make demo` in Chromium as a newcomer would, to a paid job (DEMO_URL, DEMO_WALLET_URL).
+demo-check: $(INSTALLED)
+	DEMO_URL=$${DEMO_URL:-http://127.0.0.1:8000} DEMO_WALLET_URL=$${DEMO_WALLET_URL:-http://127.0.0.1:4000} \
+	  $(BIN)/python -m pytest -p no:cacheprovider -q tests/browser -k running_demo
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
