@@ -1,0 +1,381 @@
+"""What the pipeline benchmarks share: the local wallet, a PostgreSQL database of their own, Redis, workers.
+
+    with Stack.up(workers=2) as stack:       # wallet subprocess, fresh database, W worker processes
+        jobs = stack.jobs(1000)              # (job id, quote id) pairs: a funder's jobs, each with a quote
+        ids = stack.approve_burst(jobs)      # approve every quote (the service), enqueue every link at once
+        stack.wait_for_links(ids)            # {attempt id: link_ready_at}, after every payment URL is stored
+
+Everything it starts it stops on exit (workers, wallet), and it drops its database and its Redis queue.
+Progress goes to stderr; the benchmark scripts print their one JSON line.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG = os.environ.get("BENCH_PG", "-h 127.0.0.1 -U postgres").split()
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+FUNDER_BALANCE = 10**15
+AMOUNT = 1250
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def say(message: str) -> None:
+    """A progress line on stderr."""
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def env_int(name: str, default: int) -> int:
+    """A benchmark size from the environment (BENCH_JOBS, BENCH_WORKERS…)."""
+    return int(os.environ.get(name) or default)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every live process in process group `pgid` (from /proc/<pid>/stat)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def redis_answers(url: str) -> bool:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def redis(tmp: Path) -> Iterator[str]:
+    """REDIS_URL when it answers, else a `redis-server` of our own on a free port (stopped afterwards)."""
+    if redis_answers(REDIS_URL):
+        yield REDIS_URL
+        return
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = spawn(args, dict(os.environ), tmp / "redis.log")
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while not redis_answers(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"redis-server did not start:\n{(tmp / 'redis.log').read_text()}")
+            time.sleep(0.05)
+        say(f"started redis-server on port {port}")
+        yield url
+    finally:
+        stop(process)
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for this run; dropped afterwards."""
+    name = f"bench_{secrets.token_hex(4)}"
+    subprocess.run(["createdb", *PG, name], check=True)
+    try:
+        yield f"{PG_URL}/{name}"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        subprocess.run(["dropdb", *PG, "--force", name], check=False)
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A process in its own process group (so its CPU time and its stop cover its children)."""
+    with log.open("wb") as handle:
+        return subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, SIGKILL after 15 s."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@dataclass
+class Stack:
+    """A running wallet, database, broker queue and worker processes, and the bench's funder."""
+
+    wallet: Any
+    env: dict[str, str]
+    tmp: Path
+    funder: Any = None
+    provider: Any = None
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @classmethod
+    @contextmanager
+    def up(cls, *, workers: int, log_level: str = "warning") -> Iterator[Stack]:
+        """Wallet, database (migrated), users and `workers` worker processes; torn down on exit."""
+        from testwallet.testing import running_wallet
+
+        with ExitStack() as exits:
+            tmp = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            seed = {
+                "wallets": [
+                    {"name": "fiona", "publicName": "Fiona", "assetCode": "USD", "assetScale": 2,
+                     "balance": str(FUNDER_BALANCE)},
+                    {"name": "pavel", "publicName": "Pavel", "assetCode": "USD", "assetScale": 2},
+                ]
+            }  # fmt: skip
+            wallet = exits.enter_context(
+                running_wallet(seed, log_path=tmp / "wallet.log", auto_consent=None, startup_timeout=30)
+            )
+            client = wallet.create_client("marketplace", public_name="Marketplace")
+            key = tmp / "private.pem"
+            key.write_bytes(client.private_key_pem)
+            os.chmod(key, 0o600)
+            db_url = exits.enter_context(database())
+            redis_url = exits.enter_context(redis(tmp))
+            env = {
+                "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+                "DEBUG": "1",
+                "PYTHONUNBUFFERED": "1",
+                "DATABASE_URL": db_url,
+                "REDIS_URL": redis_url,
+                "CELERY_BROKER_URL": redis_url,
+                "CELERY_QUEUE": f"bench-{secrets.token_hex(4)}",
+                "OP_CLIENT_WALLET_ADDRESS": client.url,
+                "OP_KEY_ID": client.key_id,
+                "OP_PRIVATE_KEY": str(key),
+                "OP_HTTP_HOSTS": "127.0.0.1",
+                "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+                "LOG_LEVEL": log_level.upper(),
+            }
+            os.environ.update(env)
+            import django
+
+            django.setup()
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+            stack = cls(wallet=wallet, env={**os.environ, **env}, tmp=tmp)
+            stack.people()
+            exits.callback(stack.purge_queue)
+            if workers:
+                stack.start_workers(workers, log_level)
+            try:
+                yield stack
+                if os.environ.get("BENCH_KEEP_LOG"):
+                    Path(os.environ["BENCH_KEEP_LOG"]).write_bytes((tmp / "worker.log").read_bytes())
+            finally:
+                for process in stack.processes:
+                    stop(process)
+
+    def people(self) -> None:
+        """The funder and the provider, with their wallets resolved on the local wallet."""
+        from django.contrib.auth.models import User
+
+        from jobs.models import Profile
+
+        for name, funder in (("fiona", True), ("pavel", False)):
+            user = User.objects.create_user(username=name, password="a-long-bench-password-42")  # noqa: S106 - a bench user
+            url = self.wallet.wallet_url(name)
+            Profile.objects.create(
+                user=user, is_funder=funder, is_provider=not funder, wallet_address=url, wallet_id=url,
+                asset_code="USD", asset_scale=2,
+            )  # fmt: skip
+            setattr(self, "funder" if funder else "provider", user)
+
+    def start_workers(self, count: int, log_level: str) -> None:
+        """One `celery worker` (prefork, `count` child processes) on the stack's queue; waits for a ping."""
+        from marketplace.celery import app
+
+        args = [
+            sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-l", log_level,
+            "-n", f"bench-{secrets.token_hex(3)}@%h", "--concurrency", str(count), "--pool", "prefork",
+            "-Q", self.env["CELERY_QUEUE"], "--without-heartbeat", "--without-mingle", "--without-gossip",
+        ]  # fmt: skip
+        process = spawn(args, self.env, self.tmp / "worker.log")
+        self.processes.append(process)
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the worker did not start:\n{(self.tmp / 'worker.log').read_text()}")
+        say(f"{count} worker process(es) up")
+
+    def start_web(self) -> str:
+        """The web process (`manage.py runserver --noreload`, as `make demo` and compose run it) on a free
+        port; its base URL once it answers."""
+        import socket
+
+        import httpx
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        args = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+        process = spawn(args, {**self.env, "ALLOWED_HOSTS": "127.0.0.1"}, self.tmp / "web.log")
+        self.processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=1)
+                return base
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"the web process did not start:\n{(self.tmp / 'web.log').read_text()}"
+                    ) from None
+                time.sleep(0.1)
+
+    @property
+    def worker_pgid(self) -> int:
+        return self.processes[0].pid
+
+    def purge_queue(self) -> None:
+        from marketplace.celery import app
+
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_delete(self.env["CELERY_QUEUE"])
+
+    def jobs(self, count: int) -> list[tuple[int, int]]:
+        """`count` jobs by the funder, each with one quote by the provider."""
+        from jobs.models import Job, Quote
+
+        jobs = Job.objects.bulk_create(
+            Job(funder=self.funder, title=f"Bench job {i}", description="A benchmark job.")
+            for i in range(count)
+        )
+        quotes = Quote.objects.bulk_create(
+            Quote(job=job, provider=self.provider, amount_value=AMOUNT, asset_code="USD", asset_scale=2)
+            for job in jobs
+        )
+        return [(job.pk, quote.pk) for job, quote in zip(jobs, quotes, strict=True)]
+
+    def approve(self, job_id: int, quote_id: int) -> tuple[str, float]:
+        """What the approve view does: the service in a transaction, the link task sent on commit.
+        Returns the attempt id and the wall-clock time of the commit."""
+        from django.db import transaction
+
+        from jobs.services import job_quote_approve
+        from worker import tasks
+
+        with transaction.atomic():
+            approval = job_quote_approve(job_id=job_id, quote_id=quote_id, funder=self.funder)
+            committed = 0.0
+
+            def send() -> None:
+                nonlocal committed
+                committed = time.time()
+                tasks.generate_link.delay(str(approval.attempt.pk))
+
+            transaction.on_commit(send)
+        return str(approval.attempt.pk), committed
+
+    def approve_burst(self, jobs: Sequence[tuple[int, int]]) -> tuple[list[str], float]:
+        """Approves every quote (attempts created first), then enqueues all their link tasks at once;
+        returns the attempt ids and the wall-clock time the first task was sent."""
+        from django.db import transaction
+
+        from jobs.services import job_quote_approve
+        from worker import tasks
+
+        ids = []
+        with transaction.atomic():
+            for job_id, quote_id in jobs:
+                ids.append(
+                    str(job_quote_approve(job_id=job_id, quote_id=quote_id, funder=self.funder).attempt.pk)
+                )
+        started = time.time()
+        for attempt_id in ids:
+            tasks.generate_link.delay(attempt_id)
+        return ids, started
+
+    def wait_for_links(self, ids: Sequence[str], timeout: float) -> dict[str, datetime]:
+        """Waits until every attempt has left `generating`; {attempt id: link_ready_at}. Stops the run
+        (exit 1) on a failed attempt or after `timeout` seconds."""
+        from jobs.models import AttemptStatus, PaymentAttempt
+
+        deadline = time.monotonic() + timeout
+        wanted = set(ids)
+        while True:
+            rows = PaymentAttempt.objects.filter(pk__in=ids).exclude(status=AttemptStatus.GENERATING)
+            done = {str(pk): (status, ready, error) for pk, status, ready, error in
+                    rows.values_list("pk", "status", "link_ready_at", "error")}  # fmt: skip
+            failed = {
+                pk: error for pk, (status, _, error) in done.items() if status != "awaiting_authorization"
+            }
+            if failed:
+                raise SystemExit(f"{len(failed)} attempt(s) failed, e.g. {next(iter(failed.values()))!r}")
+            if len(done) == len(wanted):
+                return {pk: ready for pk, (_, ready, _) in done.items()}
+            if time.monotonic() > deadline:
+                log = (self.tmp / "worker.log").read_text()[-3000:]
+                raise SystemExit(
+                    f"only {len(done)} of {len(wanted)} links after {timeout}s; worker log:\n{log}"
+                )
+            time.sleep(0.05)
+
+    def burst(self, jobs: int) -> dict[str, float]:
+        """`jobs` approvals enqueued at once on the warm stack, until every link is stored: links per
+        second, wallet requests per link and worker CPU milliseconds per link."""
+        pairs = self.jobs(jobs)
+        self.wallet.stats(reset=True)
+        cpu_before = cpu_seconds(self.worker_pgid)
+        ids, started = self.approve_burst(pairs)
+        ready = self.wait_for_links(ids, timeout=max(120.0, jobs / 5))
+        cpu = cpu_seconds(self.worker_pgid) - cpu_before
+        stats = self.wallet.stats()
+        elapsed = max(moment.timestamp() for moment in ready.values()) - started
+        say(f"{jobs} links in {elapsed:.2f}s; wallet requests: {stats['routes']}")
+        return {
+            "links_per_s": round(jobs / elapsed, 1),
+            "http_calls_per_link": round(stats["requests"] / jobs, 2),
+            "cpu_ms_per_link": round(cpu * 1000 / jobs, 2),
+        }
+
+    def warm_up(self, count: int) -> None:
+        """A few links first, so every worker process holds its connections, cached wallet addresses and
+        grant tokens, as it does in a running marketplace."""
+        ids, _ = self.approve_burst(self.jobs(count))
+        self.wait_for_links(ids, timeout=120)
