@@ -96,3 +96,19 @@ def test_every_other_readme_command_runs_as_written(tmp_path: Path) -> None:
     assert not failures, "\n\n".join(failures)
     assert (clone / ".env").read_text() == (clone / ".env.example").read_text()
     assert (clone / "keys" / "jwks.json").exists()
+
+
+def test_the_configuration_table_names_every_variable_the_project_reads() -> None:
+    # given the README's configuration section, settings.py and .env.example
+    section = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
+    read = set(
+        re.findall(
+            r"env_(?:str|int|bool|list)\(\s*\"([A-Z0-9_]+)\"", (ROOT / "marketplace/settings.py").read_text()
+        )
+    )
+    example = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+
+    # then the table names every one of them
+    assert sorted(read - named) == []
+    assert sorted(example - named) == []
