@@ -218,6 +218,7 @@ class Walk:
             expect(status).to_have_attribute("aria-live", "polite")
             assert still_loaded(page), "the job page was reloaded"
             expect(page.locator(".job-head .badge")).to_have_text("Paid")
+            expect(page.locator("#payment-announcer")).to_have_text("Payment: Paid")
 
         with self.step("the receipt shows the amounts", page):
             receipt = page.locator("#payment-panel .receipt")

@@ -15,6 +15,13 @@
     const state = stateOf(panel);
     if (state === shown) return;
     shown = state;
+    const announcer = document.getElementById("payment-announcer");
+    const status = panel.querySelector(".panel-status");
+    if (announcer && status) {
+      const words = status.cloneNode(true);
+      words.querySelectorAll("[aria-hidden]").forEach((node) => node.remove());
+      announcer.textContent = `Payment: ${words.textContent.trim()}`;
+    }
     // The flash message said where the payment stood when the page loaded; the panel says it now.
     document.querySelectorAll(".messages").forEach((list) => list.remove());
     window.htmx.ajax("GET", window.location.pathname, { target: "#job-main", select: "#job-main", swap: "outerHTML" });
