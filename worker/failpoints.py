@@ -1,8 +1,9 @@
 """Named points in the pipeline where the fault tests crash a worker on purpose.
 
-Off unless `PIPELINE_FAILPOINT` names the point. The crash takes the whole worker down (its process group,
-as a power cut would), so what is left is what Redis and the database hold. With `PIPELINE_FAILPOINT_ONCE`
-set to a file path, it happens only while that file does not exist (it is created first).
+Off unless `PIPELINE_FAILPOINT` names the point (or lists it among comma-separated names). The crash takes
+the whole worker down (its process group, as a power cut would), so what is left is what Redis and the
+database hold. With `PIPELINE_FAILPOINT_ONCE` set to a file path, it happens only while that file does not
+exist (it is created first, holding the name of the point).
 
 `PIPELINE_DUPLICATE_DELIVERY=N` (N ≥ 2) makes every payment-step message published by this process go
 out 2 to N times, some copies at the same moment, some a moment later: Celery's at-least-once delivery,
@@ -22,14 +23,16 @@ from typing import Any
 
 def failpoint(name: str) -> None:
     """Kills this worker with SIGKILL when the fault tests armed `name`; otherwise does nothing."""
-    if os.environ.get("PIPELINE_FAILPOINT") != name:
+    if name not in os.environ.get("PIPELINE_FAILPOINT", "").split(","):
         return
     once = os.environ.get("PIPELINE_FAILPOINT_ONCE")
     if once:
         marker = Path(once)
-        if marker.exists():
+        try:
+            with marker.open("x") as created:
+                created.write(name)
+        except FileExistsError:
             return
-        marker.touch()
     os.killpg(os.getpgid(0), signal.SIGKILL)
 
 

@@ -636,45 +636,40 @@ def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path
 
 
 def kill_workers(run: Run) -> None:
-    """Arms every worker at a failpoint; a worker that crashed there is restarted armed at the next one,
-    until each point has killed a worker `kill_rounds` times; then plain workers finish the run."""
-    schedule = [point for _ in range(run.scenario.kill_rounds) for point in KILL_POINTS]
-    random.shuffle(schedule)
+    """Arms every worker at every failpoint still owed a crash; a worker that died at one is restarted
+    armed at those still owed, until each point has killed a worker `kill_rounds` times; then plain
+    workers finish the run."""
+    owed = Counter({point: run.scenario.kill_rounds for point in KILL_POINTS})
     crashes: Counter[str] = Counter()
-    armed: dict[int, tuple[str, float]] = {}
+    markers: dict[int, Path] = {}
+
+    def start(slot: int) -> subprocess.Popen[bytes]:
+        points = [point for point, left in owed.items() if left > 0]
+        if not points:
+            markers.pop(slot, None)
+            return run.start_worker(slot)
+        markers[slot] = run.workdir / f"armed-{uuid.uuid4().hex[:8]}"
+        return run.start_worker(
+            slot, PIPELINE_FAILPOINT=",".join(points), PIPELINE_FAILPOINT_ONCE=str(markers[slot])
+        )
+
     for process in run.workers:
         stop(process, signal.SIGKILL)
     for slot in range(len(run.workers)):
-        point = schedule.pop() if schedule else ""
-        run.workers[slot] = arm(run, slot, point)
-        armed[slot] = (point, time.monotonic())
+        run.workers[slot] = start(slot)
     while not run.stopping.is_set():
         for slot, process in enumerate(run.workers):
-            point, since = armed[slot]
-            crashed = process.poll() is not None
-            stale = point and time.monotonic() - since > 25
-            if not crashed and not stale:
+            if process.poll() is None:
                 continue
-            if crashed:
-                crashes[point or "unarmed"] += 1
-            else:
-                # Nothing reached that point for a while: power-cut the worker anyway and move on.
-                stop(process, signal.SIGKILL)
-                crashes["random_moment"] += 1
-                schedule.insert(0, point)
-            next_point = schedule.pop() if schedule else ""
-            run.workers[slot] = arm(run, slot, next_point)
-            armed[slot] = (next_point, time.monotonic())
-        time.sleep(0.3)
+            marker = markers.get(slot)
+            point = marker.read_text() if marker and marker.exists() else "unexpected_exit"
+            crashes[point] += 1
+            owed[point] -= 1
+            run.workers[slot] = start(slot)
+        time.sleep(0.2)
     with run.lock:
         run.counts.update({f"killed_at:{point}": n for point, n in crashes.items()})
-
-
-def arm(run: Run, slot: int, point: str) -> subprocess.Popen[bytes]:
-    if not point:
-        return run.start_worker(slot)
-    marker = run.workdir / f"armed-{uuid.uuid4().hex[:8]}"
-    return run.start_worker(slot, PIPELINE_FAILPOINT=point, PIPELINE_FAILPOINT_ONCE=str(marker))
+        run.counts["kill_points_missed"] = sum(1 for point in KILL_POINTS if not crashes[point])
 
 
 def restart_redis(run: Run) -> None:
