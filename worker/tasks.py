@@ -20,6 +20,7 @@ from typing import Any
 from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import task_postrun, task_prerun
+from django.db import transaction
 
 from jobs.models import PaymentAttempt
 from marketplace.logs import CONTEXT
@@ -48,6 +49,21 @@ class PipelineTask(DjangoTask):  # type: ignore[misc]
     max_retries = MAX_RETRIES
     # Steps record their outcome (and failures) in TaskResult for ops; polling is too chatty for that.
     ignore_result = False
+
+    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
+        """Publishes once the transaction commits. A broker that is down is logged, not raised: the web
+        request that started the step has done its part (the attempt row is the outbox) and the reconciler
+        re-drives the attempt once Redis is back."""
+
+        def publish() -> None:
+            try:
+                self.delay(*args, **kwargs)
+            except Exception as exc:  # kombu and redis raise many kinds of connection errors
+                log.warning(
+                    "broker unavailable, %s left to the reconciler: %s", self.name, type(exc).__name__
+                )
+
+        transaction.on_commit(publish)
 
     def run_step(self, step: Callable[[str], pipeline.Next | None], attempt_id: str) -> None:
         """Runs `step`, schedules what it asks for next, and retries transient failures with backoff."""
