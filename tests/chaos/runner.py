@@ -471,6 +471,7 @@ def audit(run: Run, fixture: Fixture, wallet: Any) -> dict[str, Any]:
     )
     working = attempts.exclude(status__in=FINAL).count()
     statuses = Counter(attempts.values_list("status", flat=True))
+    errors = Counter(attempts.filter(status="failed").values_list("error", flat=True))
 
     moved: dict[int, int] = defaultdict(int)  # job → outgoing payments that moved money
     received: dict[int, int] = defaultdict(int)  # job → incoming payments that received money
@@ -504,6 +505,7 @@ def audit(run: Run, fixture: Fixture, wallet: Any) -> dict[str, Any]:
         "lost": lost,
         "jobs_marked_paid": jobs_paid,
         "attempts": dict(sorted(statuses.items())),
+        "failed_because": {message[:60]: n for message, n in errors.most_common()},
         "debited": debited,
         "succeeded_sum": expected_debit,
         "paid_without_record": len(paid_without_record),
@@ -624,6 +626,7 @@ def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path
         "lost": result.pop("lost"),
         "final_within_s": None if seconds != seconds else round(seconds, 1),
         "leaks": result.pop("leaks"),
+        "http_5xx": sum(n for key, n in run.counts.items() if key.rsplit("_", 1)[-1].startswith("5")),
         **result,
         "requests": dict(sorted(run.counts.items())),
     }
@@ -811,7 +814,7 @@ def main(argv: list[str] | None = None) -> int:
                     duplicate_deliveries()
                 line = run_scenario(scenario, redis, url, base)
                 print(json.dumps(line), flush=True)
-                failed |= bool(line["duplicates"] or line["lost"] or line["leaks"])
+                failed |= bool(line["duplicates"] or line["lost"] or line["leaks"] or line["http_5xx"])
     except BaseException:
         failed = True
         import traceback
