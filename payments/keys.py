@@ -58,7 +58,14 @@ def _pem_bytes(source: str | bytes | os.PathLike[str]) -> bytes:
 
 
 def _read_key_file(path: Path) -> bytes:
+    """The file's bytes, refused when group or others may access it (it must be 0600 or 0400)."""
     try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise InvalidKeyError(
+                f"private key file {str(path)!r} is accessible to group or others (mode {mode:04o});"
+                " run chmod 600 on it"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidKeyError(f"cannot read private key file {str(path)!r}: {exc.strerror}") from None

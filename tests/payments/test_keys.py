@@ -36,6 +36,7 @@ def test_loads_pem_bytes_pem_str_base64_and_path(tmp_path: Path) -> None:
     # given the RFC test key as a file, as bytes, as text and base64-encoded
     path = tmp_path / "private.pem"
     path.write_bytes(RFC_PEM)
+    path.chmod(0o600)
     sources: list[object] = [path, str(path), RFC_PEM, RFC_PEM.decode(), base64.b64encode(RFC_PEM).decode()]
 
     # when each is loaded
@@ -129,3 +130,26 @@ def test_public_key_from_jwk_round_trip_and_rejections() -> None:
         public_key_from_jwk({**jwk, "x": "AAAA"})
     with pytest.raises(InvalidKeyError, match=r"^JWK alg must be EdDSA, got 'ES256'$"):
         public_key_from_jwk({**jwk, "alg": "ES256"})
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o666])
+def test_refuses_a_key_file_group_or_others_may_access(tmp_path: Path, mode: int) -> None:
+    # given the key in a file that group or others can access
+    path = tmp_path / "private.pem"
+    path.write_bytes(RFC_PEM)
+    path.chmod(mode)
+
+    # when / then loading it, by path or by path text, names the file, its mode and the fix
+    for source in (path, str(path)):
+        with pytest.raises(
+            InvalidKeyError, match=rf"accessible to group or others \(mode {mode:04o}\); run chmod 600"
+        ):
+            load_private_key(source)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_loads_a_key_file_only_its_owner_may_read(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "private.pem"
+    path.write_bytes(RFC_PEM)
+    path.chmod(mode)
+    assert public_jwk(load_private_key(path), "k")["x"] == RFC_X
