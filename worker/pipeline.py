@@ -513,6 +513,7 @@ def poll(attempt_id: str) -> Next | None:
         attempt = load(attempt_id)
         failpoint("poll.before")
         client = open_payments_client()
+        sent: int | None = None
         if attempt.outgoing_payment_url:
             outgoing = using_token(
                 attempt,
@@ -529,13 +530,17 @@ def poll(attempt_id: str) -> Next | None:
                     error=f"Your wallet stopped the payment after sending {sent.format()}.",
                 )
                 return None
-            record(attempt.pk, status=S.PROCESSING, sent_amount=outgoing.sent_amount.value)
+            sent = outgoing.sent_amount.value
+            record(attempt.pk, status=S.PROCESSING, sent_amount=sent)
         incoming = with_incoming_token(
             attempt,
             client.wallet_addresses.get(attempt.receiver_wallet),
             lambda token: client.incoming_payments.get(attempt.incoming_payment_url, token=token),
         )
         if incoming.is_paid:
+            if sent == 0:
+                # The wallet settled between our two reads (the receipt would say nothing was sent): again.
+                return Next("poll", 0.5)
             if transition(
                 attempt.pk,
                 to=S.SUCCEEDED,
