@@ -261,10 +261,9 @@ class Receipt:
 
     @property
     def debited(self) -> Money:
-        attempt = self.attempt
-        if attempt.sent_amount is not None and attempt.debit_asset_scale is not None:
-            return Money(attempt.sent_amount, attempt.debit_asset_code, attempt.debit_asset_scale)
-        return attempt_debit(attempt)
+        # The quote's debit amount is what left the funder's wallet, fees included; the payment's
+        # sentAmount stops at the receive amount when the wallet charges a fee.
+        return attempt_debit(self.attempt)
 
     @property
     def received(self) -> Money | None:

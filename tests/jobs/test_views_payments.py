@@ -441,6 +441,17 @@ def test_receipt_shows_amounts_wallets_payments_and_dates(deal, who):
         assert fragment in html
 
 
+def test_receipt_debits_the_quoted_amount_when_the_wallet_kept_a_fee(deal):
+    # given a payment whose wallet charged a 0.50 USD fee: 13.00 debited, 12.50 sent and received
+    f.attempt(deal["quote"], AttemptStatus.SUCCEEDED, sent_amount=1250)
+    # when
+    response = f.logged_in(deal["funder"]).get(receipt_url(deal["job"]))
+    # then what left the funder's wallet is the quoted debit, not what the payment sent on
+    html = response.content.decode()
+    assert "<dt>Debited</dt><dd>13.00 USD</dd>" in html
+    assert "<dt>Received</dt><dd>12.50 USD</dd>" in html
+
+
 def test_receipt_is_404_for_someone_outside_the_job(deal):
     # given
     f.attempt(deal["quote"], AttemptStatus.SUCCEEDED)
