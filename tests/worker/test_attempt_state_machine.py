@@ -1,0 +1,265 @@
+"""Property: random interleavings of step deliveries (repeated, parallel-held, after crashes), finish
+callbacks (valid, replayed, declined), cancels, reconciler runs and wallet faults never produce two
+successes for a job, never change a final status, and never leave an outgoing payment at the wallet that no
+attempt of ours recorded the intent to create. The pipeline runs in this process against the local wallet
+(in a thread), so every step is the real code path."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from hypothesis import HealthCheck, event
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from jobs import services
+from jobs.models import AttemptStatus as S
+from jobs.models import Job, PaymentAttempt, Profile, Quote
+from jobs.states import FINAL
+from payments import OpenPaymentsError
+from testwallet.testing import running_wallet
+from worker import pipeline, reconciler
+from worker.client import open_payments_client
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+STEPS = {
+    "generate_link": pipeline.generate_link,
+    "continue_grant": pipeline.continue_grant,
+    "poll": pipeline.poll,
+    "cancel_grant": pipeline.cancel_grant,
+}
+# How attempts ended across all examples: the run must reach success, not only failures.
+ENDINGS: Counter[str] = Counter()
+FAULT_ROUTES = [
+    "incoming-payments.create",
+    "quotes.create",
+    "grant.create",
+    "outgoing-payments.create",
+    "grant.continue",
+    "incoming-payments.get",
+    "outgoing-payments.get",
+]
+
+
+def run_step(name: str, attempt_id: str) -> None:
+    """One delivery of a step, as the task runs it (waits and transient errors end the delivery)."""
+    try:
+        STEPS[name](attempt_id)
+    except pipeline.RetryLater:
+        pass
+    except OpenPaymentsError as exc:
+        if not pipeline.is_transient(exc):
+            raise
+
+
+class AttemptMachine(RuleBasedStateMachine):
+    wallet: Any = None
+    # The wallet's clock only moves forward, and it is shared by every example: past a day, incoming
+    # payments we create would already be expired, so the clock stops moving after this many seconds.
+    clock_budget = 20 * 3600
+
+    def __init__(self) -> None:
+        super().__init__()
+        tag = uuid.uuid4().hex[:8]
+        self.funder_name, self.provider_name = f"f{tag}", f"p{tag}"
+        for name, balance in ((self.funder_name, 1_000_000), (self.provider_name, 0)):
+            self.wallet.create_wallet(name, asset_code="USD", asset_scale=2, balance=balance)
+        people = []
+        for name, funder in ((self.funder_name, True), (self.provider_name, False)):
+            user = User.objects.create_user(username=name, password="a-long-test-password-42")
+            url = self.wallet.wallet_url(name)
+            Profile.objects.create(
+                user=user,
+                is_funder=funder,
+                is_provider=not funder,
+                wallet_address=url,
+                wallet_id=url,
+                asset_code="USD",
+                asset_scale=2,
+            )
+            people.append(user)
+        self.funder, provider = people
+        self.job = Job.objects.create(funder=self.funder, title="property job")
+        self.quote = Quote.objects.create(
+            job=self.job, provider=provider, amount_value=500, asset_code="USD", asset_scale=2
+        )
+        self.finals: dict[str, str] = {}
+        self.finish_urls: list[str] = []
+
+    def attempts(self) -> list[PaymentAttempt]:
+        return list(PaymentAttempt.objects.filter(job=self.job).order_by("created_at"))
+
+    def pick(self, index: int) -> PaymentAttempt | None:
+        attempts = self.attempts()
+        return attempts[index % len(attempts)] if attempts else None
+
+    @rule()
+    def approve(self) -> None:
+        try:
+            services.job_quote_approve(job_id=self.job.pk, quote_id=self.quote.pk, funder=self.funder)
+        except services.ActionRefused:
+            assert self.job_paid()
+
+    @rule()
+    def the_payment_moves_on(self) -> None:
+        """What would happen next without faults, so examples reach the later states often."""
+        attempts = self.attempts()
+        latest = attempts[-1] if attempts else None
+        if latest is None or latest.status in FINAL:
+            self.approve()
+        elif latest.status == S.GENERATING:
+            run_step("generate_link", str(latest.pk))
+        elif latest.status == S.AWAITING_AUTHORIZATION:
+            self.consent_and_come_back(len(attempts) - 1)
+        elif latest.status == S.AUTHORIZED:
+            run_step("continue_grant", str(latest.pk))
+        else:
+            run_step("poll", str(latest.pk))
+
+    @rule(step=st.sampled_from(sorted(STEPS)), index=st.integers(0, 5))
+    def deliver(self, step: str, index: int) -> None:
+        attempt = self.pick(index)
+        if attempt is not None:
+            run_step(step, str(attempt.pk))
+
+    @rule(index=st.integers(0, 5), expired=st.booleans())
+    def another_delivery_holds_the_lease(self, index: int, expired: bool) -> None:
+        """A parallel delivery holds the lease (or a crashed one's lease has run out)."""
+        attempt = self.pick(index)
+        if attempt is not None:
+            until = timezone.now() + timedelta(seconds=-1 if expired else 30)
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(lease_owner=uuid.uuid4(), lease_until=until)
+
+    @rule(index=st.integers(0, 5))
+    def consent_and_come_back(self, index: int) -> None:
+        attempt = self.pick(index)
+        if attempt is None or not attempt.payment_url:
+            return
+        answer = httpx.get(attempt.payment_url, follow_redirects=False, timeout=10)
+        if answer.status_code in (302, 303):
+            self.finish_urls.append(answer.headers["location"])
+            self.callback(self.finish_urls[-1])
+
+    @rule(index=st.integers(0, 50))
+    def replay_a_callback(self, index: int) -> None:
+        if self.finish_urls:
+            self.callback(self.finish_urls[index % len(self.finish_urls)])
+
+    @rule(index=st.integers(0, 5), result=st.sampled_from(["grant_rejected", "grant_invalid", "bogus"]))
+    def wallet_sends_back_a_result(self, index: int, result: str) -> None:
+        attempt = self.pick(index)
+        if attempt is not None:
+            self.callback(f"http://testserver/payments/finish/{attempt.pk}?result={result}")
+
+    def callback(self, url: str) -> None:
+        parts = urlsplit(url)
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        attempt = PaymentAttempt.objects.select_related("job").get(pk=parts.path.rsplit("/", 1)[1])
+        with contextlib.suppress(services.FinishRefused):
+            services.attempt_finish(
+                attempt=attempt,
+                received_hash=query.get("hash", ""),
+                interact_ref=query.get("interact_ref", ""),
+                result=query.get("result", ""),
+            )
+
+    @rule(index=st.integers(0, 5))
+    def funder_cancels(self, index: int) -> None:
+        attempt = self.pick(index)
+        if attempt is not None:
+            services.attempt_cancel(attempt_id=attempt.pk)
+
+    @rule(later=st.sampled_from([0, 120, 3600]))
+    def reconciler_runs(self, later: int) -> None:
+        plan = reconciler.reconcile(now=timezone.now() + timedelta(seconds=later))
+        for step, ids in plan.items():
+            for attempt_id in ids:
+                if PaymentAttempt.objects.filter(pk=attempt_id, job=self.job).exists():
+                    run_step(step, attempt_id)
+
+    @rule(route=st.sampled_from(FAULT_ROUTES), drop=st.booleans())
+    def the_wallet_fails_the_next_call(self, route: str, drop: bool) -> None:
+        self.wallet.faults(
+            {"routes": {route: {"dropNext": 1} if drop else {"errorNext": 1, "errorStatus": 503}}}
+        )
+
+    @rule()
+    def time_passes_at_the_wallet(self) -> None:
+        if AttemptMachine.clock_budget >= 301:
+            AttemptMachine.clock_budget -= 301
+            self.wallet.advance_clock(301)
+
+    def job_paid(self) -> bool:
+        return Job.objects.filter(pk=self.job.pk, status=Job.Status.PAID).exists()
+
+    @invariant()
+    def at_most_one_success_and_final_statuses_never_change(self) -> None:
+        attempts = self.attempts()
+        assert sum(a.status == S.SUCCEEDED for a in attempts) <= 1
+        for attempt in attempts:
+            if str(attempt.pk) in self.finals:
+                assert attempt.status == self.finals[str(attempt.pk)], attempt
+            elif attempt.status in FINAL:
+                self.finals[str(attempt.pk)] = attempt.status
+                event(f"an attempt ended {attempt.status}")
+                ENDINGS[attempt.status] += 1
+        assert self.job_paid() == any(a.status == S.SUCCEEDED for a in attempts)
+
+    @invariant()
+    def every_outgoing_payment_was_recorded_and_at_most_one_moved_money(self) -> None:
+        outgoing = self.wallet.payments(self.funder_name)["outgoingPayments"]
+        intents = {
+            str(a.idempotency_id) for a in self.attempts() if a.outgoing_payment_requested_at is not None
+        }
+        for payment in outgoing:
+            assert (payment.get("metadata") or {}).get("idempotencyId") in intents, payment
+        moved = [p for p in outgoing if int(p["sentAmount"]["value"]) > 0 or p.get("state") == "COMPLETED"]
+        assert len(moved) <= 1, moved
+
+    def teardown(self) -> None:
+        self.wallet.clear_faults()
+
+
+def test_the_attempt_state_machine_holds_under_random_interleavings(settings: Any, tmp_path: Path) -> None:
+    with running_wallet(in_thread=True, auto_consent="accept", wait=0, settle_delay=0) as wallet:
+        client = wallet.create_client("marketplace", public_name="Marketplace")
+        key = tmp_path / "private.pem"
+        key.write_bytes(client.private_key_pem)
+        os.chmod(key, 0o600)
+        settings.OPEN_PAYMENTS = {
+            **settings.OPEN_PAYMENTS,
+            "CLIENT_WALLET_ADDRESS": client.url,
+            "KEY_ID": client.key_id,
+            "PRIVATE_KEY": str(key),
+            "HTTP_HOSTS": ["127.0.0.1"],
+        }
+        settings.PUBLIC_BASE_URL = "http://testserver"
+        open_payments_client.cache_clear()
+        AttemptMachine.wallet = wallet
+        try:
+            run_state_machine_as_test(
+                AttemptMachine,
+                settings=hypothesis_settings(
+                    max_examples=int(os.environ.get("STATE_MACHINE_EXAMPLES", "25")),
+                    stateful_step_count=40,
+                    deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                ),
+            )
+        finally:
+            open_payments_client.cache_clear()
+    print("attempt endings:", dict(ENDINGS))
+    assert ENDINGS[S.SUCCEEDED] > 0, dict(ENDINGS)
