@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 NODE_PEERS := tests/node/node_modules/.package-lock.json
 BENCH ?=
 
-.PHONY: demo demo-check test lint bench flow install clean
+.PHONY: demo demo-check test lint bench chaos flow install clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: $(INSTALLED) $(NODE_PEERS) lint
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py $(BENCH)
+
+# The chaos suite, full size (about 15 minutes): one JSON line per scenario; `make test` runs it small.
+chaos: $(INSTALLED)
+	$(BIN)/python -m tests.chaos
 
 clean:
 	rm -rf $(VENV) var tests/node/node_modules

@@ -1,0 +1,48 @@
+"""The chaos scenarios with small N, in `make test`: every one ends with no duplicate, nothing lost, no
+secret in any log, TaskResult or task event, and no 5xx. `make chaos` runs them full size."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tests import services
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+
+
+def test_every_chaos_scenario_ends_with_nothing_lost_or_doubled() -> None:
+    services.require(shutil.which("redis-server") is not None, "redis-server", "install redis-server")
+    services.require(
+        shutil.which("createdb") is not None and services.port_open("127.0.0.1", 5432),
+        "PostgreSQL at 127.0.0.1:5432 (with createdb)",
+        "start PostgreSQL with trust auth for user postgres",
+    )
+    # when every scenario runs with small N on its own Redis and database
+    done = subprocess.run(
+        [services.PYTHON, "-m", "tests.chaos", "--short"],
+        cwd=services.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    # then each printed its line, and each line is clean
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [line["scenario"] for line in lines] == [
+        "burst",
+        "worker_sigkill",
+        "redis_restart",
+        "upstream_chaos",
+        "duplicate_delivery",
+    ], done.stdout + done.stderr
+    for line in lines:
+        assert (line["duplicates"], line["lost"], line["leaks"], line["http_5xx"]) == (0, 0, 0, 0), line
+        assert line["paid"] >= line["jobs"] * 0.9, line
+    sigkill = next(line for line in lines if line["scenario"] == "worker_sigkill")
+    assert sigkill["requests"]["kill_points_missed"] == 0, sigkill
+    assert done.returncode == 0, done.stderr
