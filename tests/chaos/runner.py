@@ -761,7 +761,7 @@ def scenarios(short: bool) -> list[Scenario]:
         ),
         Scenario(
             "upstream_chaos",
-            jobs=n(200, 20),
+            jobs=n(200, 10),
             workers=n(3, 2),
             concurrency=3,
             timeout=n(400, 200),

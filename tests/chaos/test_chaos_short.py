@@ -11,7 +11,7 @@ import pytest
 
 from tests import services
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def test_every_chaos_scenario_ends_with_nothing_lost_or_doubled() -> None:
