@@ -224,6 +224,8 @@ class Run:
                 "REDIS_URL": self.redis.url,
                 "CELERY_BROKER_URL": self.redis.url,
                 "CELERY_QUEUE": self.queue,
+                # Task events on, as while Flower runs: the audit reads task arguments as Flower shows them.
+                "CELERY_TASK_EVENTS": "true",
                 **FAST_RECOVERY,
                 **self.env,
                 **self.scenario.env,
