@@ -177,7 +177,10 @@ class Stack:
             redis_url = exits.enter_context(redis(tmp))
             env = {
                 "DJANGO_SETTINGS_MODULE": "marketplace.settings",
-                "DEBUG": "1",
+                # As deployed: DEBUG off (with it on, Django keeps a copy of every query it runs).
+                "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "ALLOWED_HOSTS": "127.0.0.1",
                 "PYTHONUNBUFFERED": "1",
                 "DATABASE_URL": db_url,
                 "REDIS_URL": redis_url,
@@ -253,7 +256,7 @@ class Stack:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         args = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
-        process = spawn(args, {**self.env, "ALLOWED_HOSTS": "127.0.0.1"}, self.tmp / "web.log")
+        process = spawn(args, self.env, self.tmp / "web.log")
         self.processes.append(process)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
