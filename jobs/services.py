@@ -22,7 +22,6 @@ class ActionRefused(Exception):
     """A request the marketplace refuses, with a message the user can act on."""
 
 
-NOT_THE_FUNDER = "Only the funder of this job can approve its quotes."
 JOB_PAID = "This job is already paid."
 NO_FUNDER_WALLET = "Add your wallet address to your profile before paying."
 NO_PROVIDER_WALLET = "The provider has no wallet address yet, so they cannot be paid."
@@ -99,10 +98,9 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: AbstractBaseUser) -
     allows only one, so even simultaneous requests cannot create two.
     """
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(pk=job_id)
+        # Someone else's job is not theirs to pay: to them it does not exist (no hint that it does).
+        job = Job.objects.select_for_update().get(pk=job_id, funder=funder)
         quote = Quote.objects.select_related("provider").get(pk=quote_id, job=job)
-        if job.funder_id != funder.pk:
-            raise ActionRefused(NOT_THE_FUNDER)
         live = live_attempt(job)
         if live is not None:
             return Approval(live, created=False)

@@ -141,12 +141,12 @@ def test_the_token_of_an_inactive_user_is_refused(deal, tasks):
     f.assert_nothing_enqueued(tasks)
 
 
-def test_approve_by_someone_else_is_403_and_changes_nothing(deal, tasks):
+def test_approve_by_someone_else_is_404_and_changes_nothing(deal, tasks):
     # when
     response = Client().post(approve_url(deal["job"], deal["quote"]), headers=token_for(deal["provider"]))
     # then
-    assert response.status_code == 403
-    assert response.json() == {"error": "Only the funder of this job can approve its quotes."}
+    assert response.status_code == 404
+    assert response.json() == {"error": "No such job."}
     assert PaymentAttempt.objects.count() == 0
     f.assert_nothing_enqueued(tasks)
 

@@ -75,14 +75,14 @@ def test_approve_twice_answers_the_same_attempt_without_enqueuing_again(deal, ta
     assert messages_of(response) == ["Your payment is already on its way; here is where it stands."]
 
 
-def test_approve_by_someone_else_is_refused_and_changes_nothing(deal, tasks):
+@pytest.mark.parametrize("who", ["stranger", "provider"])
+def test_approve_by_someone_else_is_404_and_changes_nothing(deal, tasks, who):
     # given
-    client = f.logged_in(deal["stranger"])
+    client = f.logged_in(deal[who])
     # when
     response = client.post(approve_url(deal["job"], deal["quote"]))
     # then
-    assert response.status_code == 302
-    assert messages_of(response) == ["Only the funder of this job can approve its quotes."]
+    assert response.status_code == 404
     assert PaymentAttempt.objects.count() == 0
     f.assert_nothing_enqueued(tasks)
 
