@@ -25,6 +25,7 @@ NOT_RUN = {
     "make demo-check": "needs a running `make demo`; tests/browser runs the same walk on its own demo",
     "make flow": "a whole payment (~40 s); tests/marketplace/test_flow.py runs it",
     "make bench": "every benchmark, minutes long",
+    "make chaos": "every fault scenario full size (~15 min); tests/chaos/test_chaos_short.py runs each small",
     "docker compose up": "no Docker engine here; tests/test_docker_compose.py validates the file",
     "WEB_PORT=8001 FLOWER_PORT=5556 WALLET_PORT=4001 make demo": "runs until Ctrl-C, like `make demo`",
     ".venv/bin/python -m payments wallet https://ilp.interledger-test.dev/your-marketplace": (
