@@ -231,6 +231,7 @@ def test_quote_used_twice_is_refused(parties: Parties) -> None:
     quote, _ = parties.quote(ip["id"])
     token = parties.outgoing_token({"debitAmount": amount(5000)})
     assert parties.pay(quote, token).status_code == 201
+    parties.server.settle()  # settled now, so its settlement cannot land inside the window below
 
     # when the same quote is paid again / then 400 invalid quote and no second payment
     with state_unchanged(parties.server):
@@ -245,6 +246,7 @@ def test_payment_over_the_grant_limit_is_refused(parties: Parties) -> None:
     first_ip, _ = parties.incoming_payment(600)
     first_quote, _ = parties.quote(first_ip["id"])
     assert parties.pay(first_quote, token).status_code == 201
+    parties.server.settle()  # settled now, so its settlement cannot land inside the window below
     second_ip, _ = parties.incoming_payment(500)
     second_quote, _ = parties.quote(second_ip["id"])
 
