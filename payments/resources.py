@@ -6,8 +6,8 @@ import datetime
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import InvalidKeyError, ResponseValidationError
 from .keys import public_key_from_jwk
@@ -67,6 +67,30 @@ def _page_params(
     if cursor is not None:
         params["cursor"] = cursor
     return params
+
+
+T = TypeVar("T")
+
+
+def _list_page(
+    requester: Requester,
+    wallet: WalletAddress,
+    collection: str,
+    parse: Callable[[object], T],
+    *,
+    token: Token,
+    first: int | None,
+    last: int | None,
+    cursor: str | None,
+) -> PaginatedList[T]:
+    """One page of this client's ``collection`` on ``wallet`` (needs ``list``)."""
+    data = requester.request(
+        "GET",
+        resource_url(wallet.resource_server, collection),
+        token=token,
+        params=_page_params(first, last, cursor, wallet.id),
+    )
+    return paginated_from_json(_require_json(data, "list"), parse)
 
 
 def _require_json(data: Any, what: str) -> Any:
@@ -262,13 +286,16 @@ class IncomingPayments:
         cursor: str | None = None,
     ) -> PaginatedList[IncomingPayment]:
         """List this client's incoming payments on ``wallet`` (needs ``list``)."""
-        data = self._requester.request(
-            "GET",
-            resource_url(wallet.resource_server, "incoming-payments"),
+        return _list_page(
+            self._requester,
+            wallet,
+            "incoming-payments",
+            IncomingPayment.from_json,
             token=token,
-            params=_page_params(first, last, cursor, wallet.id),
+            first=first,
+            last=last,
+            cursor=cursor,
         )
-        return paginated_from_json(_require_json(data, "list"), IncomingPayment.from_json)
 
     def complete(self, url: str, *, token: Token) -> IncomingPayment:
         """Mark an incoming payment as complete so it takes no more money (needs ``complete``)."""
@@ -371,13 +398,16 @@ class OutgoingPayments:
         cursor: str | None = None,
     ) -> PaginatedList[OutgoingPayment]:
         """List this client's outgoing payments from ``wallet`` (needs ``list``)."""
-        data = self._requester.request(
-            "GET",
-            resource_url(wallet.resource_server, "outgoing-payments"),
+        return _list_page(
+            self._requester,
+            wallet,
+            "outgoing-payments",
+            OutgoingPayment.from_json,
             token=token,
-            params=_page_params(first, last, cursor, wallet.id),
+            first=first,
+            last=last,
+            cursor=cursor,
         )
-        return paginated_from_json(_require_json(data, "list"), OutgoingPayment.from_json)
 
 
 class OutgoingPaymentGrant:
