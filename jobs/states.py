@@ -47,9 +47,12 @@ def transition(attempt_id: uuid.UUID | str, *, to: str, source: str | None = Non
     if to in FINAL:
         values.setdefault("finished_at", now)
     expected = [source] if source is not None else sorted(allowed)
+    change = PaymentAttempt.objects.filter(pk=attempt_id, status__in=expected)
+    if to != S.SUCCEEDED:
+        return change.update(**values) == 1
     with transaction.atomic():
-        changed = PaymentAttempt.objects.filter(pk=attempt_id, status__in=expected).update(**values) == 1
-        if changed and to == S.SUCCEEDED:
+        changed = change.update(**values) == 1
+        if changed:
             Job.objects.filter(attempts__pk=attempt_id).update(status=Job.Status.PAID, paid_at=now)
     return changed
 

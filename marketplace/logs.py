@@ -31,6 +31,11 @@ def log_context(**fields: Any) -> Iterator[None]:
         CONTEXT.reset(token)
 
 
+def add_log_context(**fields: Any) -> None:
+    """Adds `fields` to every log line written from here to the end of the current context (a task)."""
+    CONTEXT.set({**CONTEXT.get(), **{k: v for k, v in fields.items() if v is not None}})
+
+
 class ContextFilter(logging.Filter):
     """Copies the current log context onto each record (explicit `extra=` values win)."""
 

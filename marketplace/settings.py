@@ -144,7 +144,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Flower turns them on in the workers while it runs (its `enable_events`), so it still lists every task.
 CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_TASK_EVENTS", False)
 CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_TASK_TRACK_STARTED = True
+# Flower shows a task as started from its events; a STARTED row in TaskResult would be one more write.
+CELERY_TASK_TRACK_STARTED = False
+# Database connections outlive tasks (see worker.tasks: closed when obsolete or broken, as per request).
+CELERY_DB_REUSE_MAX = 10**9
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {

@@ -1,10 +1,11 @@
 """The payment pipeline: the steps the Celery tasks run for one payment attempt.
 
-Every step starts from what the attempt has stored and stores what it learns as soon as it learns it, so a
-redelivered, repeated or parallel task continues where the last one stopped. A lease (`jobs.leases`) lets
-one delivery work on an attempt at a time. Before a call that would create something twice if repeated
-(incoming payment, outgoing payment, grant continuation) the intent is recorded; a retry that finds the
-intent without the result looks the resource up before creating it again.
+Every step starts from what the attempt has stored, so a redelivered, repeated or parallel task continues
+where the last one stopped. A lease (`jobs.leases`) lets one delivery work on an attempt at a time; what the
+delivery learns is written when it lets go (with the status change, or before a retry). Before a call that
+would create something twice if repeated (incoming payment, outgoing payment, grant continuation) the
+intent is recorded; a retry that finds the intent without the result looks the resource up before creating
+it again. A crash loses nothing else that matters: a quote or a grant nobody has seen is simply made again.
 
 Steps return a `Next` for the task to schedule, raise `RetryLater` to be run again after a wait, and let
 retryable `payments` errors (timeouts, 5xx, 429) propagate for the task's backoff. Terminal errors end the
@@ -26,10 +27,11 @@ from typing import Literal, TypeVar
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.leases import held_for, leased
+from jobs.leases import Lease, held_for, leased
 from jobs.models import AttemptStatus as S
 from jobs.models import PaymentAttempt
 from jobs.states import record, transition
+from marketplace.logs import add_log_context, log_context
 from payments import (
     AccessItem,
     AccessToken,
@@ -104,23 +106,25 @@ def plain_reason(exc: OpenPaymentsError) -> str:
 
 
 @contextmanager
-def failing_terminally(attempt: PaymentAttempt, status: str) -> Iterator[None]:
+def failing_terminally(lease: Lease, status: str) -> Iterator[None]:
     """Ends the attempt as failed on an error retrying cannot fix; lets retryable ones through."""
     try:
         yield
     except Refused as exc:
         log.warning("step refused: %s", exc)
-        transition(attempt.pk, to=S.FAILED, source=status, error=str(exc))
+        lease.end(to=S.FAILED, source=status, error=str(exc))
     except OpenPaymentsError as exc:
         if is_transient(exc):
             raise
         log.warning("step failed: %s", exc)
-        transition(attempt.pk, to=S.FAILED, source=status, error=plain_reason(exc))
+        lease.end(to=S.FAILED, source=status, error=plain_reason(exc))
 
 
 def load(attempt_id: str) -> PaymentAttempt:
-    """The attempt with its job and quote."""
-    return PaymentAttempt.objects.select_related("job", "quote").get(pk=attempt_id)
+    """The attempt with its job and quote; the log lines that follow name its job."""
+    attempt = PaymentAttempt.objects.select_related("job", "quote").get(pk=attempt_id)
+    add_log_context(job_id=attempt.job_id)
+    return attempt
 
 
 def wallets(attempt: PaymentAttempt) -> tuple[WalletAddress, WalletAddress]:
@@ -188,6 +192,9 @@ def finish_uri(attempt: PaymentAttempt) -> str:
 
 def busy(attempt_id: str, status: str) -> None:
     """Another delivery holds the attempt: try again once its lease runs out, unless the step is done."""
+    add_log_context(
+        job_id=PaymentAttempt.objects.filter(pk=attempt_id).values_list("job_id", flat=True).first()
+    )
     left = held_for(attempt_id, status=status)
     if left is not None:
         raise RetryLater(max(1.0, left))
@@ -196,35 +203,37 @@ def busy(attempt_id: str, status: str) -> None:
 # --- payments.generate_link ---------------------------------------------------------------------
 
 
+@log_context()  # the job named by `load` stays in the step's lines only
 def generate_link(attempt_id: str) -> Next | None:
-    """Incoming payment, quote and interactive grant; then the attempt awaits the funder's consent."""
-    with leased(attempt_id, status=S.GENERATING) as owner:
-        if owner is None:
+    """Incoming payment, quote and interactive grant; then the attempt awaits the funder's consent.
+
+    Two writes: the claim, which also records the intent to create the incoming payment, and the status
+    change, which stores everything learned with the link."""
+    with leased(attempt_id, status=S.GENERATING, mark="incoming_payment_requested_at") as lease:
+        if lease is None:
             return busy(attempt_id, S.GENERATING)
         attempt = load(attempt_id)
-        with failing_terminally(attempt, S.GENERATING):
+        with failing_terminally(lease, S.GENERATING):
             sender, receiver = wallets(attempt)
-            ensure_incoming_payment(attempt, receiver)
-            ensure_quote(attempt, sender)
+            ensure_incoming_payment(attempt, receiver, lease)
+            ensure_quote(attempt, sender, lease)
             link = ensure_grant(attempt, sender)
-            # The link is stored with the status change: one write.
-            if transition(attempt.pk, to=S.AWAITING_AUTHORIZATION, source=S.GENERATING, **link):
+            if lease.end(to=S.AWAITING_AUTHORIZATION, source=S.GENERATING, **link):
                 log.info("payment link ready")
     return None
 
 
-def ensure_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress) -> None:
+def ensure_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress, lease: Lease) -> None:
     """The provider's incoming payment for this attempt: created once, found again after a crash."""
     if attempt.incoming_payment_url:
         return
     client = open_payments_client()
-    if attempt.incoming_payment_requested_at:
+    if lease.before(attempt.incoming_payment_requested_at):
         found = find_incoming_payment(attempt, receiver)
         if found is not None:
-            store_incoming_payment(attempt, found)
+            store_incoming_payment(attempt, found, lease)
             return
     now = timezone.now()
-    record(attempt.pk, status=S.GENERATING, incoming_payment_requested_at=now)
     quote = attempt.quote
     failpoint("incoming_payment.before_create")
     payment = with_incoming_token(
@@ -243,7 +252,7 @@ def ensure_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress) ->
         ),
     )
     failpoint("incoming_payment.created")
-    store_incoming_payment(attempt, payment)
+    store_incoming_payment(attempt, payment, lease)
 
 
 def find_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress) -> IncomingPayment | None:
@@ -272,8 +281,8 @@ def find_by_metadata(
     return None
 
 
-def store_incoming_payment(attempt: PaymentAttempt, payment: IncomingPayment) -> None:
-    """Keeps the incoming payment on the attempt (in memory and in the database)."""
+def store_incoming_payment(attempt: PaymentAttempt, payment: IncomingPayment, lease: Lease) -> None:
+    """Keeps the incoming payment on the attempt (in memory, and on the lease for the database)."""
     amount = payment.incoming_amount
     fields: dict[str, object] = {
         "incoming_payment_url": payment.id,
@@ -281,7 +290,7 @@ def store_incoming_payment(attempt: PaymentAttempt, payment: IncomingPayment) ->
         "receive_asset_code": amount.asset_code if amount else payment.received_amount.asset_code,
         "receive_asset_scale": amount.asset_scale if amount else payment.received_amount.asset_scale,
     }
-    record(attempt.pk, status=S.GENERATING, **fields)
+    lease.keep(**fields)
     for name, value in fields.items():
         setattr(attempt, name, value)
 
@@ -306,30 +315,24 @@ def quote_fields(quote: Quote) -> dict[str, object]:
     }
 
 
-def ensure_quote(attempt: PaymentAttempt, sender: WalletAddress) -> None:
+def ensure_quote(attempt: PaymentAttempt, sender: WalletAddress, lease: Lease) -> None:
     """The funder's quote for the incoming payment (a repeated quote moves no money)."""
     if attempt.quote_url:
         return
     fields = quote_fields(new_quote(attempt, sender))
     failpoint("quote.created")
-    if not attempt.client_nonce:
-        # The grant's nonce, stored with the quote so it is there before the grant request.
-        fields["client_nonce"] = secrets.token_urlsafe(32)
-    record(attempt.pk, status=S.GENERATING, **fields)
+    lease.keep(**fields)
     for name, value in fields.items():
         setattr(attempt, name, value)
 
 
 def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> dict[str, object]:
     """The interactive outgoing-payment grant, limited to the quote's debit amount: the attempt fields
-    holding it and the payment URL, for the caller to store (none when the attempt has its link)."""
+    holding it, its nonce and the payment URL, for the caller to store together (none when the attempt
+    has its link). A grant whose answer is lost was never shown to anyone; the retry asks for another."""
     if attempt.payment_url:
         return {}
-    nonce = attempt.client_nonce
-    if not nonce:
-        # Stored before the request: the finish callback checks the hash against it.
-        nonce = secrets.token_urlsafe(32)
-        record(attempt.pk, status=S.GENERATING, client_nonce=nonce)
+    nonce = attempt.client_nonce or secrets.token_urlsafe(32)
     debit = Amount(
         int(attempt.debit_amount or 0), attempt.debit_asset_code, int(attempt.debit_asset_scale or 0)
     )
@@ -348,6 +351,7 @@ def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> dict[str, ob
         raise Refused("Your wallet did not offer a page to authorize the payment; it cannot be used here.")
     now = timezone.now()
     return {
+        "client_nonce": nonce,
         "sender_auth_server": sender.auth_server,
         "payment_url": grant.redirect,
         "interact_nonce": grant.finish_nonce,
@@ -367,20 +371,21 @@ AUTHORIZE_AGAIN = (
 PRICE_CHANGED = "The price changed while you were in your wallet. Please get a new link."
 
 
+@log_context()
 def continue_grant(attempt_id: str) -> Next | None:
     """After consent: the access token, then the outgoing payment; the attempt moves to processing."""
-    with leased(attempt_id, status=S.AUTHORIZED) as owner:
-        if owner is None:
+    with leased(attempt_id, status=S.AUTHORIZED) as lease:
+        if lease is None:
             return busy(attempt_id, S.AUTHORIZED)
         attempt = load(attempt_id)
-        with failing_terminally(attempt, S.AUTHORIZED):
+        with failing_terminally(lease, S.AUTHORIZED):
             if not attempt.access_token and not obtain_access_token(attempt):
                 return None
             sender, _ = wallets(attempt)
             payment_url = ensure_outgoing_payment(attempt, sender)
             if payment_url is None:
                 return None
-            if transition(attempt.pk, to=S.PROCESSING, source=S.AUTHORIZED, outgoing_payment_url=payment_url):
+            if lease.end(to=S.PROCESSING, source=S.AUTHORIZED, outgoing_payment_url=payment_url):
                 log.info("outgoing payment created")
                 return Next("poll", 1.0)
     return None
@@ -505,10 +510,11 @@ def find_outgoing_payment(attempt: PaymentAttempt, sender: WalletAddress) -> Out
 UNCONFIRMED = "We could not confirm this payment in time. Check your wallet before paying again."
 
 
+@log_context()
 def poll(attempt_id: str) -> Next | None:
     """Checks the payment once: paid, failed, or the next check scheduled with backoff."""
-    with leased(attempt_id, status=S.PROCESSING) as owner:
-        if owner is None:
+    with leased(attempt_id, status=S.PROCESSING) as lease:
+        if lease is None:
             return busy(attempt_id, S.PROCESSING)
         attempt = load(attempt_id)
         failpoint("poll.before")
@@ -522,8 +528,7 @@ def poll(attempt_id: str) -> Next | None:
             )
             if outgoing.failed:
                 sent = outgoing.sent_amount
-                transition(
-                    attempt.pk,
+                lease.end(
                     to=S.FAILED,
                     source=S.PROCESSING,
                     sent_amount=sent.value,
@@ -531,7 +536,7 @@ def poll(attempt_id: str) -> Next | None:
                 )
                 return None
             sent = outgoing.sent_amount.value
-            record(attempt.pk, status=S.PROCESSING, sent_amount=sent)
+            lease.keep(sent_amount=sent)
         incoming = with_incoming_token(
             attempt,
             client.wallet_addresses.get(attempt.receiver_wallet),
@@ -541,8 +546,7 @@ def poll(attempt_id: str) -> Next | None:
             if sent == 0:
                 # The wallet settled between our two reads (the receipt would say nothing was sent): again.
                 return Next("poll", 0.5)
-            if transition(
-                attempt.pk,
+            if lease.end(
                 to=S.SUCCEEDED,
                 source=S.PROCESSING,
                 received_amount=incoming.received_amount.value,
@@ -553,20 +557,16 @@ def poll(attempt_id: str) -> Next | None:
             seconds=pacing("CONFIRM_SECONDS")
         )
         if timezone.now() >= deadline:
-            transition(attempt.pk, to=S.FAILED, source=S.PROCESSING, error=UNCONFIRMED)
+            lease.end(to=S.FAILED, source=S.PROCESSING, error=UNCONFIRMED)
             return None
-        record(
-            attempt.pk,
-            status=S.PROCESSING,
-            polls=attempt.polls + 1,
-            received_amount=incoming.received_amount.value,
-        )
+        lease.keep(polls=attempt.polls + 1, received_amount=incoming.received_amount.value)
         return Next("poll", min(float(pacing("POLL_MAX_INTERVAL")), 0.5 * 2 ** min(attempt.polls, 10)))
 
 
 # --- payments.cancel_grant ----------------------------------------------------------------------
 
 
+@log_context()
 def cancel_grant(attempt_id: str) -> Next | None:
     """Revokes the grant of an attempt that ended before paying (cancelled, declined, expired)."""
     attempt = load(attempt_id)

@@ -20,9 +20,8 @@ from typing import Any
 from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import task_postrun, task_prerun
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
-from jobs.models import PaymentAttempt
 from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError
 from worker import pipeline, reconciler
@@ -47,8 +46,9 @@ class PipelineTask(DjangoTask):  # type: ignore[misc]
     acks_late = True
     reject_on_worker_lost = True
     max_retries = MAX_RETRIES
-    # Steps record their outcome (and failures) in TaskResult for ops; polling is too chatty for that.
-    ignore_result = False
+    # A step's outcome is its attempt's status. TaskResult keeps, for ops, the steps that failed for good
+    # (`on_failure`); a row for every step that did its work would be one more write per step.
+    ignore_result = True
 
     def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
         """Publishes once the transaction commits. A broker that is down is logged, not raised: the web
@@ -80,8 +80,9 @@ class PipelineTask(DjangoTask):  # type: ignore[misc]
             STEPS[after.task].apply_async((attempt_id,), countdown=after.countdown)
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
-        """Out of retries (or a bug): ends an attempt still generating its link; later steps wait for the
-        reconciler, since money may already be moving."""
+        """Out of retries (or a bug): kept in TaskResult; ends an attempt still generating its link (later
+        steps wait for the reconciler, since money may already be moving)."""
+        self.backend.mark_as_failure(task_id, exc, einfo.traceback if einfo else None, request=self.request)
         pipeline.give_up(str(args[0]), exc)
 
 
@@ -103,7 +104,7 @@ def continue_grant(self: PipelineTask, attempt_id: str) -> None:
     self.run_step(pipeline.continue_grant, attempt_id)
 
 
-@shared_task(name="payments.poll", bind=True, base=PipelineTask, ignore_result=True)
+@shared_task(name="payments.poll", bind=True, base=PipelineTask)
 def poll(self: PipelineTask, attempt_id: str) -> None:
     """Checks the payment once and schedules the next check until it is final."""
     self.run_step(pipeline.poll, attempt_id)
@@ -126,13 +127,21 @@ def reconcile() -> dict[str, int]:
 
 
 @task_prerun.connect
+def _connections_in(**_: Any) -> None:
+    """Each task starts on a usable database connection, kept across tasks for DATABASE_CONN_MAX_AGE
+    (what Django does per web request). Celery's own fixup would close it after every task unless
+    CELERY_DB_REUSE_MAX is set, and a new PostgreSQL connection costs more than a whole step."""
+    close_old_connections()
+
+
+@task_prerun.connect
 def _log_context_in(task_id: str, task: Task, args: Any = (), **_: Any) -> None:
     """Every log line of a payment task carries its task, attempt and job."""
     fields: dict[str, Any] = {"task_id": task_id, "task_name": task.name}
     if task.name.startswith("payments.") and args:
+        # The job is added once the step has loaded the attempt (`pipeline.load`): no query here.
         fields["attempt_id"] = str(args[0])
-        fields["job_id"] = PaymentAttempt.objects.filter(pk=args[0]).values_list("job_id", flat=True).first()
-    CONTEXT.set({key: value for key, value in fields.items() if value is not None})
+    CONTEXT.set(fields)
 
 
 @task_postrun.connect

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from jobs.models import AttemptStatus, GrantToken, Job, PaymentAttempt, Quote
 from jobs.services import job_quote_approve
@@ -101,3 +103,36 @@ def test_a_revoked_shared_token_is_replaced_by_a_new_grant(stack: Stack) -> None
     routes = stack.wallet.stats()["routes"]
     assert routes["grant.create"] == 2  # the new incoming-payment grant and the interactive grant
     assert GrantToken.objects.get(kind="incoming-payment").value != row.value
+
+
+@pytest.mark.wallet(auto_consent=None)
+def test_a_link_on_a_warm_worker_costs_three_wallet_calls_and_three_statements(stack: Stack) -> None:
+    # given a process that has made a link (wallet addresses cached, shared tokens held)
+    links(stack, 1)
+    funder = Job.objects.first().funder  # type: ignore[union-attr]
+    provider = Quote.objects.first().provider  # type: ignore[union-attr]
+    job = Job.objects.create(funder=funder, title="Warm", description="Work.")
+    quote = Quote.objects.create(
+        job=job, provider=provider, amount_value=100, asset_code="USD", asset_scale=2
+    )
+    attempt = job_quote_approve(job_id=job.pk, quote_id=quote.pk, funder=funder).attempt
+    stack.wallet.stats(reset=True)
+
+    # when the next link is made
+    with CaptureQueriesContext(connection) as queries:
+        pipeline.generate_link(str(attempt.pk))
+
+    # then: the claim (with the intent to create the incoming payment), the load, and the move to
+    # awaiting_authorization holding everything learned; one call per resource at the wallet
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert statements == ["UPDATE", "SELECT", "UPDATE"]
+    assert stack.wallet.stats()["routes"] == {
+        "incoming-payments.create": 1,
+        "quotes.create": 1,
+        "grant.create": 1,
+    }
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.AWAITING_AUTHORIZATION
+    assert (attempt.lease_owner, attempt.lease_until) == (None, None)
+    assert attempt.incoming_payment_requested_at is not None
+    assert all([attempt.incoming_payment_url, attempt.quote_url, attempt.client_nonce, attempt.payment_url])

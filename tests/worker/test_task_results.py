@@ -1,0 +1,41 @@
+"""What TaskResult keeps of the pipeline steps: the ones that failed for good, for ops."""
+
+from __future__ import annotations
+
+import pytest
+from billiard.einfo import ExceptionInfo
+from django_celery_results.models import TaskResult
+
+from jobs.models import AttemptStatus, PaymentAttempt
+from payments import TransportError
+from tests.jobs import factories as f
+from worker import pipeline, tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_step_out_of_retries_is_kept_in_task_results_and_ends_its_attempt() -> None:
+    # given an attempt generating its link, whose step ran out of retries on a wallet that never answered
+    attempt = f.attempt(f.quote(f.job(f.funder()), f.provider()))
+    try:
+        raise TransportError("the wallet did not answer")
+    except TransportError as exc:
+        error, einfo = exc, ExceptionInfo()
+
+    # when Celery calls the task's failure handler
+    tasks.generate_link.on_failure(error, "task-1", (str(attempt.pk),), {}, einfo)
+
+    # then ops find the failure, with its traceback, and the funder reads why the link never came
+    row = TaskResult.objects.get()
+    assert (row.task_id, row.status) == ("task-1", "FAILURE")
+    assert "TransportError" in row.traceback
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.error) == (AttemptStatus.FAILED, pipeline.GAVE_UP)
+    assert PaymentAttempt.objects.count() == 1
+
+
+def test_steps_store_no_result_of_their_own() -> None:
+    # then every pipeline step leaves its outcome to its attempt (no TaskResult write when it succeeds)
+    steps = [tasks.generate_link, tasks.continue_grant, tasks.poll, tasks.cancel_grant]
+    assert [step.ignore_result for step in steps] == [True, True, True, True]
+    assert tasks.echo.ignore_result is False
