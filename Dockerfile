@@ -12,4 +12,4 @@ COPY manage.py ./
 RUN pip install --no-cache-dir -e . && useradd --create-home app && mkdir -p /app/var && chown app /app/var
 USER app
 EXPOSE 8000 5555
-CMD ["python", "manage.py", "runserver", "0.0.0.0:8000", "--noreload"]
+CMD ["python", "-m", "gunicorn", "-c", "python:marketplace.gunicorn", "marketplace.wsgi", "--bind", "0.0.0.0:8000"]

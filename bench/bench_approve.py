@@ -1,6 +1,6 @@
 """Benchmark: the approve POST itself, while the workers generate the links of a burst of approvals.
 
-The web process (``manage.py runserver``, as ``make demo`` and compose run it) takes BENCH_JOBS (1000)
+The web process (gunicorn, as ``make demo`` and compose run it) takes BENCH_JOBS (1000)
 ``POST /api/jobs/<id>/quotes/<id>/approve`` with the funder's API token from BENCH_APPROVE_CLIENTS (4)
 concurrent keep-alive clients, while BENCH_WORKERS (2) worker processes turn them into links. Each POST
 is timed from send to the 202. Prints ``{"bench": "approve", "p50_ms": …, "p99_ms": …}``.

@@ -246,8 +246,8 @@ class Stack:
         say(f"{count} worker process(es) up")
 
     def start_web(self) -> str:
-        """The web process (`manage.py runserver --noreload`, as `make demo` and compose run it) on a free
-        port; its base URL once it answers."""
+        """The web process (gunicorn, as `make demo` and compose run it) on a free port; its base URL once
+        it answers."""
         import socket
 
         import httpx
@@ -255,7 +255,9 @@ class Stack:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        args = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+        from marketplace.devstack import ENTRY_POINTS
+
+        args = [sys.executable, *ENTRY_POINTS["web"], "--bind", f"127.0.0.1:{port}"]
         process = spawn(args, self.env, self.tmp / "web.log")
         self.processes.append(process)
         base = f"http://127.0.0.1:{port}"

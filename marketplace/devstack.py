@@ -29,7 +29,7 @@ CELERY = ["-m", "celery", "-A", "marketplace"]
 # What each process runs; docker-compose.yml runs the same (a test holds them together).
 ENTRY_POINTS = {
     "wallet": ["-m", "testwallet"],
-    "web": ["manage.py", "runserver"],
+    "web": ["-m", "gunicorn", "-c", "python:marketplace.gunicorn", "marketplace.wsgi"],
     "worker": [*CELERY, "worker"],
     "beat": [*CELERY, "beat"],
     "flower": [*CELERY, "flower"],
@@ -193,7 +193,7 @@ def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat"
     for key, value in read_env_file(env_file).items():
         env.setdefault(key, value)
     arguments = {
-        "web": [f"{host}:{env['WEB_PORT']}", "--noreload"],
+        "web": ["--bind", f"{host}:{env['WEB_PORT']}"],
         "worker": ["-l", "info", "--concurrency", "2", "-n", "demo@%h"],
         "beat": ["-l", "info", "--schedule", str(var_dir / "celerybeat-schedule")],
         "flower": [f"--address={host}", f"--port={env['FLOWER_PORT']}"],

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself (gunicorn serves no files), straight from the apps.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,6 +108,9 @@ USE_TZ = True
 # STATIC FILES
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# WhiteNoise serves the apps' static files straight from their folders: no `collectstatic` step needed.
+WHITENOISE_USE_FINDERS = True
 
 # CELERY (https://docs.celeryq.dev/en/stable/userguide/configuration.html)
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
