@@ -53,7 +53,8 @@ class Lease:
 
     def end(self, *, to: str, source: str, **fields: object) -> bool:
         """The step's status change, with what the lease kept and `fields`, letting go in the same write."""
-        self.released = transition(self.attempt_id, to=to, source=source, **self.kept, **fields, **RELEASED)
+        values = {**self.kept, **fields, **RELEASED}
+        self.released = transition(self.attempt_id, to=to, source=source, **values)
         return self.released
 
 

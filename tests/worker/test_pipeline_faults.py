@@ -91,16 +91,21 @@ def test_an_upstream_500_on_quote_creation_is_retried_and_then_succeeds(stack: S
     # given the funder's wallet fails the next two quote requests
     stack.wallet.faults({"routes": {"quotes.create": {"errorNext": 2, "errorStatus": 500}}})
     job, _ = job_with_quote(stack)
+    stack.wallet.stats(reset=True)
 
     # when the funder approves
     with stack.worker():
         _, attempt = approve(job)
         attempt = wait_for_status(attempt.pk, AttemptStatus.AWAITING_AUTHORIZATION)
 
-    # then the link is there, with one incoming payment behind it
+    # then the link is there, with one incoming payment behind it; each retry started from the incoming
+    # payment the failed delivery stored as it let go (no look-up, no second create)
     assert attempt.payment_url.startswith(stack.wallet.base_url)
     assert attempt.error == ""
     assert len(stack.wallet.payments("pavel")["incomingPayments"]) == 1
+    routes = stack.wallet.stats()["routes"]
+    assert (routes["quotes.create"], routes["incoming-payments.create"]) == (3, 1)
+    assert "incoming-payments.list" not in routes
 
 
 def test_a_lost_outgoing_payment_response_leaves_exactly_one_payment(stack: Stack) -> None:
