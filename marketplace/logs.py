@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -21,19 +21,20 @@ FIELDS = ("job_id", "attempt_id", "task_id", "task_name")
 STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+def add_log_context(**fields: Any) -> Token[dict[str, Any]]:
+    """Adds `fields` to every log line written from here to the end of the current context (a task, or
+    a `log_context` block)."""
+    return CONTEXT.set({**CONTEXT.get(), **{k: v for k, v in fields.items() if v is not None}})
+
+
 @contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
     """Adds `fields` to every log line written inside the block."""
-    token = CONTEXT.set({**CONTEXT.get(), **{k: v for k, v in fields.items() if v is not None}})
+    token = add_log_context(**fields)
     try:
         yield
     finally:
         CONTEXT.reset(token)
-
-
-def add_log_context(**fields: Any) -> None:
-    """Adds `fields` to every log line written from here to the end of the current context (a task)."""
-    CONTEXT.set({**CONTEXT.get(), **{k: v for k, v in fields.items() if v is not None}})
 
 
 class ContextFilter(logging.Filter):

@@ -290,6 +290,11 @@ def store_incoming_payment(attempt: PaymentAttempt, payment: IncomingPayment, le
         "receive_asset_code": amount.asset_code if amount else payment.received_amount.asset_code,
         "receive_asset_scale": amount.asset_scale if amount else payment.received_amount.asset_scale,
     }
+    learn(attempt, lease, fields)
+
+
+def learn(attempt: PaymentAttempt, lease: Lease, fields: dict[str, object]) -> None:
+    """Sets `fields` on the attempt in memory, and keeps them on the lease for the database."""
     lease.keep(**fields)
     for name, value in fields.items():
         setattr(attempt, name, value)
@@ -321,9 +326,7 @@ def ensure_quote(attempt: PaymentAttempt, sender: WalletAddress, lease: Lease) -
         return
     fields = quote_fields(new_quote(attempt, sender))
     failpoint("quote.created")
-    lease.keep(**fields)
-    for name, value in fields.items():
-        setattr(attempt, name, value)
+    learn(attempt, lease, fields)
 
 
 def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> dict[str, object]:
