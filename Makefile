@@ -12,7 +12,7 @@ BENCH ?=
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,testwallet]'
 	touch $@
 
 $(NODE_PEERS): tests/node/package.json tests/node/package-lock.json
@@ -34,7 +34,7 @@ demo-check: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict payments/
+	$(BIN)/mypy
 
 test: $(INSTALLED) $(NODE_PEERS) lint
 	$(BIN)/python -m pytest

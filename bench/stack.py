@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,12 +26,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG = os.environ.get("BENCH_PG", "-h 127.0.0.1 -U postgres").split()
+from marketplace.processes import Group, Process, answers, database, free_port, local_wallet  # noqa: E402
+
+PG = os.environ.get("BENCH_PG", "").split()
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 FUNDER_BALANCE = 10**15
 AMOUNT = 1250
 TICKS = os.sysconf("SC_CLK_TCK")
+SEED = {
+    "wallets": [
+        {"name": "fiona", "publicName": "Fiona", "assetCode": "USD", "assetScale": 2,
+         "balance": str(FUNDER_BALANCE)},
+        {"name": "pavel", "publicName": "Pavel", "assetCode": "USD", "assetScale": 2},
+    ]
+}  # fmt: skip
 
 
 def say(message: str) -> None:
@@ -68,76 +75,14 @@ def cpu_seconds(pgid: int) -> float:
     return total / TICKS
 
 
-def redis_answers(url: str) -> bool:
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@contextmanager
-def redis(tmp: Path) -> Iterator[str]:
-    """REDIS_URL when it answers, else a `redis-server` of our own on a free port (stopped afterwards)."""
-    if redis_answers(REDIS_URL):
-        yield REDIS_URL
-        return
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = spawn(args, dict(os.environ), tmp / "redis.log")
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        deadline = time.monotonic() + 10
-        while not redis_answers(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"redis-server did not start:\n{(tmp / 'redis.log').read_text()}")
-            time.sleep(0.05)
-        say(f"started redis-server on port {port}")
-        yield url
-    finally:
-        stop(process)
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    """A new, empty PostgreSQL database for this run; dropped afterwards."""
-    name = f"bench_{secrets.token_hex(4)}"
-    subprocess.run(["createdb", *PG, name], check=True)
-    try:
-        yield f"{PG_URL}/{name}"
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        subprocess.run(["dropdb", *PG, "--force", name], check=False)
-
-
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A process in its own process group (so its CPU time and its stop cover its children)."""
-    with log.open("wb") as handle:
-        return subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group, SIGKILL after 15 s."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+def redis(group: Group) -> str:
+    """REDIS_URL when it answers, else a `redis-server` of `group` on a free port."""
+    if answers(REDIS_URL):
+        return REDIS_URL
+    port = free_port()
+    group.redis(port)
+    say(f"started redis-server on port {port}")
+    return f"redis://127.0.0.1:{port}/0"
 
 
 @dataclass
@@ -145,51 +90,38 @@ class Stack:
     """A running wallet, database, broker queue and worker processes, and the bench's funder."""
 
     wallet: Any
-    env: dict[str, str]
     tmp: Path
+    processes: Group
     funder: Any = None
     provider: Any = None
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    worker: Process | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.processes.env
 
     @classmethod
     @contextmanager
     def up(cls, *, workers: int, log_level: str = "warning") -> Iterator[Stack]:
         """Wallet, database (migrated), users and `workers` worker processes; torn down on exit."""
-        from testwallet.testing import running_wallet
-
         with ExitStack() as exits:
             tmp = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-            seed = {
-                "wallets": [
-                    {"name": "fiona", "publicName": "Fiona", "assetCode": "USD", "assetScale": 2,
-                     "balance": str(FUNDER_BALANCE)},
-                    {"name": "pavel", "publicName": "Pavel", "assetCode": "USD", "assetScale": 2},
-                ]
-            }  # fmt: skip
-            wallet = exits.enter_context(
-                running_wallet(seed, log_path=tmp / "wallet.log", auto_consent=None, startup_timeout=30)
+            wallet, _, op_env = exits.enter_context(
+                local_wallet(tmp, SEED, auto_consent=None, startup_timeout=30)
             )
-            client = wallet.create_client("marketplace", public_name="Marketplace")
-            key = tmp / "private.pem"
-            key.write_bytes(client.private_key_pem)
-            os.chmod(key, 0o600)
-            db_url = exits.enter_context(database())
-            redis_url = exits.enter_context(redis(tmp))
+            db_url = exits.enter_context(database(PG_URL, prefix="bench", client_args=PG))
+            redis_url = redis(exits.enter_context(Group(dict(os.environ), tmp)))
             env = {
+                **op_env,
                 "DJANGO_SETTINGS_MODULE": "marketplace.settings",
                 # As deployed: DEBUG off (with it on, Django keeps a copy of every query it runs).
                 "DEBUG": "0",
                 "SECRET_KEY": secrets.token_urlsafe(50),
                 "ALLOWED_HOSTS": "127.0.0.1",
-                "PYTHONUNBUFFERED": "1",
                 "DATABASE_URL": db_url,
                 "REDIS_URL": redis_url,
                 "CELERY_BROKER_URL": redis_url,
                 "CELERY_QUEUE": f"bench-{secrets.token_hex(4)}",
-                "OP_CLIENT_WALLET_ADDRESS": client.url,
-                "OP_KEY_ID": client.key_id,
-                "OP_PRIVATE_KEY": str(key),
-                "OP_HTTP_HOSTS": "127.0.0.1",
                 "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
                 "LOG_LEVEL": log_level.upper(),
             }
@@ -200,18 +132,15 @@ class Stack:
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)
-            stack = cls(wallet=wallet, env={**os.environ, **env}, tmp=tmp)
+            stack = cls(wallet=wallet, tmp=tmp, processes=Group({**os.environ, **env}, tmp))
             stack.people()
             exits.callback(stack.purge_queue)
+            exits.enter_context(stack.processes)
             if workers:
                 stack.start_workers(workers, log_level)
-            try:
-                yield stack
-                if os.environ.get("BENCH_KEEP_LOG"):
-                    Path(os.environ["BENCH_KEEP_LOG"]).write_bytes((tmp / "worker.log").read_bytes())
-            finally:
-                for process in stack.processes:
-                    stop(process)
+            yield stack
+            if os.environ.get("BENCH_KEEP_LOG"):
+                Path(os.environ["BENCH_KEEP_LOG"]).write_bytes((tmp / "worker.log").read_bytes())
 
     def people(self) -> None:
         """The funder and the provider, with their wallets resolved on the local wallet."""
@@ -230,52 +159,21 @@ class Stack:
 
     def start_workers(self, count: int, log_level: str) -> None:
         """One `celery worker` (prefork, `count` child processes) on the stack's queue; waits for a ping."""
-        from marketplace.celery import app
-
-        args = [
-            sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-l", log_level,
-            "-n", f"bench-{secrets.token_hex(3)}@%h", "--concurrency", str(count), "--pool", "prefork",
-            "-Q", self.env["CELERY_QUEUE"], "--without-heartbeat", "--without-mingle", "--without-gossip",
-        ]  # fmt: skip
-        process = spawn(args, self.env, self.tmp / "worker.log")
-        self.processes.append(process)
-        deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the worker did not start:\n{(self.tmp / 'worker.log').read_text()}")
+        queue = self.env["CELERY_QUEUE"]
+        self.worker = self.processes.worker(queue, concurrency=count, log_level=log_level)
         say(f"{count} worker process(es) up")
 
     def start_web(self) -> str:
         """The web process (gunicorn, as `make demo` and compose run it) on a free port; its base URL once
         it answers."""
-        import socket
-
-        import httpx
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        from marketplace.devstack import ENTRY_POINTS
-
-        args = [sys.executable, *ENTRY_POINTS["web"], "--bind", f"127.0.0.1:{port}"]
-        process = spawn(args, self.env, self.tmp / "web.log")
-        self.processes.append(process)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/login", timeout=1)
-                return base
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"the web process did not start:\n{(self.tmp / 'web.log').read_text()}"
-                    ) from None
-                time.sleep(0.1)
+        port = free_port()
+        self.processes.web("127.0.0.1", port)
+        return f"http://127.0.0.1:{port}"
 
     @property
     def worker_pgid(self) -> int:
-        return self.processes[0].pid
+        assert self.worker is not None
+        return self.worker.pid
 
     def purge_queue(self) -> None:
         from marketplace.celery import app

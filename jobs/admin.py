@@ -19,14 +19,14 @@ ATTEMPT_FIELDS = tuple(
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(admin.ModelAdmin[Profile]):
     list_display = ("user", "is_funder", "is_provider", "wallet_id", "asset_code", "asset_scale")
     list_filter = ("is_funder", "is_provider", "asset_code")
     search_fields = ("user__username", "wallet_address", "wallet_id")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
-class QuoteInline(admin.TabularInline):
+class QuoteInline(admin.TabularInline[Quote, Job]):
     model = Quote
     extra = 0
     fields = ("provider", "amount_value", "asset_code", "asset_scale", "note", "created_at")
@@ -34,12 +34,12 @@ class QuoteInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         return False
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin[Job]):
     list_display = ("id", "title", "funder", "status", "created_at", "paid_at")
     list_filter = ("status",)
     search_fields = ("title", "funder__username")
@@ -48,7 +48,7 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Quote)
-class QuoteAdmin(admin.ModelAdmin):
+class QuoteAdmin(admin.ModelAdmin[Quote]):
     list_display = ("id", "job", "provider", "amount_value", "asset_code", "asset_scale", "created_at")
     list_filter = ("asset_code",)
     search_fields = ("job__title", "provider__username")
@@ -56,7 +56,7 @@ class QuoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(admin.ModelAdmin):
+class PaymentAttemptAdmin(admin.ModelAdmin[PaymentAttempt]):
     list_display = ("id", "job", "status", "debit_amount", "debit_asset_code", "created_at", "updated_at")
     list_filter = ("status",)
     search_fields = ("=id", "job__title", "sender_wallet", "receiver_wallet")
@@ -67,15 +67,15 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: PaymentAttempt | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: PaymentAttempt | None = None) -> bool:
         return False
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     """Tokens are issued by `manage.py api_token_create` (the key is shown once); here they are revoked."""
 
     list_display = ("id", "user", "name", "created_at", "last_used_at")

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from jobs import presenters, selectors, services
+from jobs.http import AuthenticatedRequest
 from jobs.models import Job, PaymentAttempt, Quote
 from worker import tasks
 
@@ -40,13 +41,13 @@ class _CsrfCheck(CsrfViewMiddleware):
         return error(CSRF_FAILED, 403)
 
 
-def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
+def _csrf_failure(request: HttpRequest, view: View) -> HttpResponse | None:
     check = _CsrfCheck(lambda _request: HttpResponse())
     check.process_request(request)
-    return check.process_view(request, None, (), {})
+    return check.process_view(request, view, (), {})
 
 
-def _authenticate(request: HttpRequest) -> HttpResponse | None:
+def _authenticate(request: HttpRequest, view: View) -> HttpResponse | None:
     """Sets `request.user` from a token, or checks the session's CSRF token; an error when neither holds."""
     header = request.headers.get("Authorization", "")
     if header:
@@ -59,7 +60,7 @@ def _authenticate(request: HttpRequest) -> HttpResponse | None:
         return None
     if not request.user.is_authenticated:
         return _unauthorized(NOT_AUTHENTICATED)
-    return _csrf_failure(request)
+    return _csrf_failure(request, view)
 
 
 def _unauthorized(message: str) -> HttpResponse:
@@ -74,7 +75,7 @@ def api_view(view: View) -> View:
     @csrf_exempt
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        return _authenticate(request) or view(request, *args, **kwargs)
+        return _authenticate(request, view) or view(request, *args, **kwargs)
 
     return wrapper
 
@@ -95,7 +96,7 @@ def _document(request: HttpRequest, attempt: PaymentAttempt) -> dict[str, object
 
 @require_POST
 @api_view
-def quote_approve(request: HttpRequest, job_id: int, quote_id: int) -> HttpResponse:
+def quote_approve(request: AuthenticatedRequest, job_id: int, quote_id: int) -> HttpResponse:
     """`POST /api/jobs/<id>/quotes/<quote id>/approve` → 202 with the status document, every time."""
     try:
         approval = services.job_quote_approve(job_id=job_id, quote_id=quote_id, funder=request.user)
@@ -114,12 +115,12 @@ def quote_approve(request: HttpRequest, job_id: int, quote_id: int) -> HttpRespo
 
 @require_GET
 @api_view
-def job_payment(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_payment(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """`GET /api/jobs/<id>/payment`: the current attempt's status document, for the job's participants."""
     job = Job.objects.filter(pk=job_id).first()
     if job is None or not selectors.job_follows_payment(job, request.user):
         return error(NO_JOB, 404)
-    attempt = services.latest_attempt(job)
+    attempt = selectors.job_latest_attempt(job)
     if attempt is None:
         return error(NO_PAYMENT, 404)
     return JsonResponse(_document(request, attempt))

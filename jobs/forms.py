@@ -8,15 +8,15 @@ from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.models import User
 
+from jobs import wallets
 from jobs.models import Job, Profile
 from jobs.money import AmountInvalid, parse_amount
-from worker import wallets
 
 ROLES_REQUIRED = "Choose at least one role: funder, provider, or both."
 WALLET_SHAPE = "Enter your wallet address as a URL (https://…) or a payment pointer ($…)."
 
 
-class SignUpForm(BaseUserCreationForm):
+class SignUpForm(BaseUserCreationForm[User]):
     """A username, a password typed twice, and the roles the person takes."""
 
     is_funder = forms.BooleanField(required=False, label="I fund jobs (funder)")
@@ -27,7 +27,7 @@ class SignUpForm(BaseUserCreationForm):
         fields = ("username",)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not (cleaned.get("is_funder") or cleaned.get("is_provider")):
             raise forms.ValidationError(ROLES_REQUIRED)
         return cleaned
@@ -55,7 +55,7 @@ class ProfileForm(forms.Form):
             "is_provider": profile.is_provider,
             "wallet_address": profile.wallet_address,
         }
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(*args, **{**kwargs, "initial": initial})
         self.profile = profile
         self.resolved: wallets.ResolvedWallet | None = None
 
@@ -68,7 +68,7 @@ class ProfileForm(forms.Form):
         if address == self.profile.wallet_address and self.profile.has_wallet:
             return address
         try:
-            self.resolved = wallets.resolve_wallet_address(address)
+            self.resolved = wallets.wallet_address_resolve(address)
         except wallets.WalletAddressRefused as refusal:
             raise forms.ValidationError(str(refusal)) from refusal
         return address
@@ -94,7 +94,7 @@ class ProfileForm(forms.Form):
         return {**fields, **resolved}
 
 
-class JobForm(forms.ModelForm):
+class JobForm(forms.ModelForm[Job]):
     """What a funder posts."""
 
     class Meta:

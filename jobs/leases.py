@@ -1,12 +1,17 @@
-"""A short exclusive lease on a payment attempt, so one delivery of a step works on it at a time.
+"""A short exclusive lease on a payment attempt: the one way a pipeline step writes to it.
 
 Celery may deliver a task twice, even in parallel; the lease makes the second delivery step aside. A
 holder that crashes keeps the lease only until it runs out, after which a redelivery or the reconciler
 takes over.
 
-What a delivery learns on the way is kept on its lease and written when it lets go: with the status
-change that ends the step (`Lease.end`), or with the release when it stops early (a retry, an error). A
-crash loses only what the step finds again (see `worker.pipeline`).
+A step writes only through its lease, in three ways:
+- `keep`: what it learned, written when it lets go (with the status change, or with the release when it
+  stops early: a wait, a transient error);
+- `record`: what must be in the database before the step goes on (an intent recorded before a call that
+  would create something twice if repeated; a token that is the only copy);
+- `end`: the status change that ends the step, with everything kept, letting go in the same write.
+A crash loses only what was kept and not yet written, which the next delivery finds again (see
+`worker.pipeline`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from jobs.states import transition
 RELEASED = {"lease_owner": None, "lease_until": None}
 
 
+class LeaseLost(Exception):
+    """The lease ran out while its step still worked (longer than the task may run): nothing written."""
+
+
 def lease_seconds() -> int:
     """How long a lease lasts; longer than a task may run (its hard time limit)."""
     return int(settings.PAYMENT_PIPELINE["LEASE_SECONDS"])
@@ -35,40 +44,70 @@ def lease_seconds() -> int:
 
 @dataclass
 class Lease:
-    """One delivery's hold on an attempt, taken at `started`, and what it learned so far."""
+    """One delivery's hold on an attempt in `status`, taken at `started`, and what it learned so far.
 
-    attempt_id: uuid.UUID | str
+    `attempt` is the attempt as loaded after the claim (with its job and quote), kept up to date in memory
+    with everything the lease keeps or records.
+    """
+
+    attempt: PaymentAttempt
     owner: uuid.UUID
+    status: str
     started: datetime
     kept: dict[str, object] = field(default_factory=dict)
     released: bool = False
 
     def keep(self, **fields: object) -> None:
-        """Stores `fields` when the lease is let go (with the status change or the release)."""
+        """Sets `fields` on the attempt now, and in the database when the lease is let go."""
+        self._set(fields)
         self.kept.update(fields)
+
+    def record(self, **fields: object) -> None:
+        """Writes `fields` (and everything kept so far) now, while the lease is still held; raises
+        LeaseLost, writing nothing, when it is not."""
+        self._set(fields)
+        values = {**self.kept, **fields, "updated_at": timezone.now()}
+        written = (
+            PaymentAttempt.objects.filter(
+                pk=self.attempt.pk, status=self.status, lease_owner=self.owner
+            ).update(**values)
+            == 1
+        )
+        if not written:
+            raise LeaseLost(f"lease on {self.attempt.pk} ran out")
+        self.kept.clear()
 
     def before(self, moment: datetime | None) -> bool:
         """Whether `moment` (a mark set at a claim) was set by an earlier delivery, not this one."""
         return moment is not None and moment < self.started
 
-    def end(self, *, to: str, source: str, **fields: object) -> bool:
+    def end(self, *, to: str, **fields: object) -> bool:
         """The step's status change, with what the lease kept and `fields`, letting go in the same write."""
+        self._set(fields)
         values = {**self.kept, **fields, **RELEASED}
-        self.released = transition(self.attempt_id, to=to, source=source, **values)
+        self.released = transition(self.attempt.pk, to=to, source=self.status, **values)
         return self.released
 
+    def release(self) -> None:
+        """Gives the lease back with what it kept, if its owner still holds it."""
+        fields = {**self.kept, "updated_at": timezone.now()} if self.kept else {}
+        PaymentAttempt.objects.filter(pk=self.attempt.pk, lease_owner=self.owner).update(**fields, **RELEASED)
+        self.released = True
 
-def claim(
-    attempt_id: uuid.UUID | str, *, status: str, seconds: int | None = None, mark: str | None = None
-) -> Lease | None:
-    """Takes the lease while the attempt is in `status`, or None when someone holds it. `mark` names a
-    timestamp field set to the claim's moment unless an earlier delivery set it (an intent recorded
-    before the step's first call, in the same write)."""
+    def _set(self, fields: dict[str, object]) -> None:
+        for name, value in fields.items():
+            setattr(self.attempt, name, value)
+
+
+def claim(attempt_id: uuid.UUID | str, *, status: str, mark: str | None = None) -> Lease | None:
+    """Takes the lease while the attempt is in `status` and loads it, or None when someone holds it (or
+    the attempt is no longer in `status`). `mark` names a timestamp field set to the claim's moment unless
+    an earlier delivery set it: an intent recorded before the step's first call, in the same write."""
     owner = uuid.uuid4()
     now = timezone.now()
     fields: dict[str, object] = {
         "lease_owner": owner,
-        "lease_until": now + timedelta(seconds=seconds or lease_seconds()),
+        "lease_until": now + timedelta(seconds=lease_seconds()),
     }
     if mark:
         fields[mark] = Coalesce(F(mark), Value(now))
@@ -77,7 +116,10 @@ def claim(
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .update(**fields)
     )
-    return Lease(attempt_id, owner, now) if taken == 1 else None
+    if taken != 1:
+        return None
+    attempt = PaymentAttempt.objects.select_related("job", "quote").get(pk=attempt_id)
+    return Lease(attempt, owner, status, now)
 
 
 def held_for(attempt_id: uuid.UUID | str, *, status: str) -> float | None:
@@ -92,13 +134,6 @@ def held_for(attempt_id: uuid.UUID | str, *, status: str) -> float | None:
     return max(0.0, (until - timezone.now()).total_seconds())
 
 
-def release(lease: Lease) -> None:
-    """Gives the lease back with what it kept, if its owner still holds it."""
-    fields = {**lease.kept, "updated_at": timezone.now()} if lease.kept else {}
-    PaymentAttempt.objects.filter(pk=lease.attempt_id, lease_owner=lease.owner).update(**fields, **RELEASED)
-    lease.released = True
-
-
 @contextmanager
 def leased(attempt_id: uuid.UUID | str, *, status: str, mark: str | None = None) -> Iterator[Lease | None]:
     """The lease for the block (None when another delivery holds it), let go afterwards unless the block
@@ -108,4 +143,4 @@ def leased(attempt_id: uuid.UUID | str, *, status: str, mark: str | None = None)
         yield lease
     finally:
         if lease is not None and not lease.released:
-            release(lease)
+            lease.release()

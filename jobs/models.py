@@ -54,7 +54,8 @@ class Job(models.Model):
 
 
 class Quote(models.Model):
-    """A provider's price for a job, in the provider's wallet asset."""
+    """A provider's price for a job, in the provider's wallet asset (what the funder approves; the Open
+    Payments quote the payment uses is on the attempt)."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="quotes")
     provider = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quotes")
@@ -95,8 +96,8 @@ LIVE_STATUSES = (
 class PaymentAttempt(models.Model):
     """One try at paying a job: what the pipeline learned, stored as soon as it learned it.
 
-    Status changes only through `jobs.states.transition`; the database allows one live and one
-    succeeded attempt per job.
+    Status changes only through `jobs.states.transition` (pipeline steps through their lease,
+    `jobs.leases`); the database allows one live and one succeeded attempt per job.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -126,13 +127,13 @@ class PaymentAttempt(models.Model):
     incoming_token_manage = models.URLField(max_length=500, blank=True)
     incoming_token_expires_at = models.DateTimeField(null=True, blank=True)
 
-    # Quote at the funder's wallet.
-    quote_url = models.URLField(max_length=500, blank=True)
+    # The Open Payments quote at the funder's wallet (`quote` above is the provider's price on the job).
+    op_quote_url = models.URLField(max_length=500, blank=True)
     debit_amount = models.BigIntegerField(null=True, blank=True)
     debit_asset_code = models.CharField(max_length=16, blank=True)
     debit_asset_scale = models.PositiveSmallIntegerField(null=True, blank=True)
     receive_amount = models.BigIntegerField(null=True, blank=True)
-    quote_expires_at = models.DateTimeField(null=True, blank=True)
+    op_quote_expires_at = models.DateTimeField(null=True, blank=True)
 
     # Interactive outgoing-payment grant.
     client_nonce = models.CharField(max_length=100, blank=True)
@@ -156,6 +157,9 @@ class PaymentAttempt(models.Model):
     idempotency_id = models.UUIDField(default=uuid.uuid4, editable=False)
     outgoing_payment_requested_at = models.DateTimeField(null=True, blank=True)
     outgoing_payment_url = models.URLField(max_length=500, blank=True)
+    # The provider's incoming payment took no more money when we went to pay, and no outgoing payment of
+    # ours was found: something paid it. Polling confirms it from the receiver's side; nothing is sent.
+    receiver_already_paid = models.BooleanField(default=False)
     sent_amount = models.BigIntegerField(null=True, blank=True)
     received_amount = models.BigIntegerField(null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)

@@ -57,7 +57,7 @@ def parse_amount(text: str, asset_scale: int, asset_code: str = "") -> int:
     if extra.strip("0"):
         unit = f" for {asset_code}" if asset_code else ""
         raise AmountInvalid(f"Use at most {asset_scale} decimal places{unit}.")
-    value = int(match["whole"]) * 10**asset_scale + int(kept.ljust(asset_scale, "0") or "0")
+    value: int = int(match["whole"]) * 10**asset_scale + int(kept.ljust(asset_scale, "0") or "0")
     if value <= 0:
         raise AmountInvalid("Enter an amount greater than zero.")
     if value > MAX_MINOR_UNITS:

@@ -214,7 +214,7 @@ def payment_document(
         "paymentUrl": payment_url,
         "redirectUrl": payment_url,
         "quoteId": attempt.quote_id,
-        "walletQuoteId": attempt.quote_url or None,
+        "walletQuoteId": attempt.op_quote_url or None,
         "incomingPaymentId": attempt.incoming_payment_url or None,
         "outgoingPaymentId": attempt.outgoing_payment_url or None,
         "amount": debit.as_json(),

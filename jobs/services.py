@@ -1,4 +1,5 @@
-"""What users do on the marketplace, as functions: views call these, nothing else writes."""
+"""What users do on the marketplace, as functions named `<entity>_<action>`: every write the web makes
+(reads are in `jobs.selectors`; pipeline steps write through their lease, `jobs.leases`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jobs import states
+from jobs import selectors, states
 from jobs.models import LIVE_STATUSES, ApiToken, AttemptStatus, Job, PaymentAttempt, Profile, Quote
 from payments.interaction import verify_finish_hash
 
@@ -30,7 +30,7 @@ OWN_JOB = "You cannot quote on your own job."
 NOT_A_FUNDER = "Only funders can post jobs."
 
 
-def profile_for(user: AbstractBaseUser) -> Profile:
+def profile_get_or_create(user: User) -> Profile:
     """The user's profile, created empty the first time it is asked for."""
     profile, _ = Profile.objects.get_or_create(user=user)
     return profile
@@ -38,7 +38,7 @@ def profile_for(user: AbstractBaseUser) -> Profile:
 
 def profile_update(
     *,
-    user: AbstractBaseUser,
+    user: User,
     is_funder: bool,
     is_provider: bool,
     wallet_address: str,
@@ -47,7 +47,7 @@ def profile_update(
     asset_scale: int | None,
 ) -> Profile:
     """Saves the user's roles and their resolved wallet."""
-    profile = profile_for(user)
+    profile = profile_get_or_create(user)
     profile.is_funder, profile.is_provider = is_funder, is_provider
     profile.wallet_address, profile.wallet_id = wallet_address, wallet_id
     profile.asset_code, profile.asset_scale = asset_code, asset_scale
@@ -55,16 +55,16 @@ def profile_update(
     return profile
 
 
-def job_create(*, funder: AbstractBaseUser, title: str, description: str) -> Job:
+def job_create(*, funder: User, title: str, description: str) -> Job:
     """Posts a job for `funder`."""
-    if not profile_for(funder).is_funder:
+    if not profile_get_or_create(funder).is_funder:
         raise ActionRefused(NOT_A_FUNDER)
     return Job.objects.create(funder=funder, title=title, description=description)
 
 
-def quote_create(*, job: Job, provider: AbstractBaseUser, amount_value: int, note: str) -> Quote:
+def quote_create(*, job: Job, provider: User, amount_value: int, note: str) -> Quote:
     """Records a provider's price for a job, in the asset of the provider's wallet."""
-    profile = profile_for(provider)
+    profile = profile_get_or_create(provider)
     if not profile.is_provider:
         raise ActionRefused(NOT_A_PROVIDER)
     if job.funder_id == provider.pk:
@@ -91,7 +91,7 @@ class Approval:
     created: bool
 
 
-def job_quote_approve(*, job_id: int, quote_id: int, funder: AbstractBaseUser) -> Approval:
+def job_quote_approve(*, job_id: int, quote_id: int, funder: User) -> Approval:
     """Starts paying `quote` on `job`: creates the attempt in `generating`, or answers the live one.
 
     A second click, a second tab or a replayed POST gets the attempt that is already live; the database
@@ -101,12 +101,12 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: AbstractBaseUser) -
         # Someone else's job is not theirs to pay: to them it does not exist (no hint that it does).
         job = Job.objects.select_for_update().get(pk=job_id, funder=funder)
         quote = Quote.objects.select_related("provider").get(pk=quote_id, job=job)
-        live = live_attempt(job)
+        live = selectors.job_live_attempt(job)
         if live is not None:
             return Approval(live, created=False)
         if job.status == Job.Status.PAID:
             raise ActionRefused(JOB_PAID)
-        sender, receiver = profile_for(funder), profile_for(quote.provider)
+        sender, receiver = profile_get_or_create(funder), profile_get_or_create(quote.provider)
         if not sender.has_wallet:
             raise ActionRefused(NO_FUNDER_WALLET)
         if not receiver.has_wallet:
@@ -122,25 +122,13 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: AbstractBaseUser) -
     return Approval(attempt, created=True)
 
 
-def live_attempt(job: Job) -> PaymentAttempt | None:
-    """The job's attempt that is still in progress, if any."""
-    return job.attempts.filter(status__in=LIVE_STATUSES).first()
 
 
-def latest_attempt(job: Job) -> PaymentAttempt | None:
-    """The job's newest attempt, whatever its status."""
-    return job.attempts.order_by("-created_at").first()
 
-
-def succeeded_attempt(job: Job) -> PaymentAttempt | None:
-    """The attempt that paid the job, if one did."""
-    return job.attempts.filter(status=AttemptStatus.SUCCEEDED).first()
-
-
-def user_create(*, username: str, password: str, is_funder: bool, is_provider: bool) -> AbstractBaseUser:
+def user_create(*, username: str, password: str, is_funder: bool, is_provider: bool) -> User:
     """Signs a person up with their roles; the wallet comes later, on the profile page."""
     with transaction.atomic():
-        user = get_user_model().objects.create_user(username=username, password=password)
+        user = User.objects.create_user(username=username, password=password)
         Profile.objects.create(user=user, is_funder=is_funder, is_provider=is_provider)
     return user
 
@@ -240,14 +228,14 @@ def api_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str = "") -> IssuedToken:
+def api_token_create(*, user: User, name: str = "") -> IssuedToken:
     """Issues an API key for `user`, storing only its hash."""
     key = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, key_hash=api_key_hash(key))
     return IssuedToken(token=token, key=key)
 
 
-def api_token_authenticate(key: str) -> AbstractBaseUser | None:
+def api_token_authenticate(key: str) -> User | None:
     """The active user the key belongs to (noting when it was used, to the minute), or None."""
     token = ApiToken.objects.select_related("user").filter(key_hash=api_key_hash(key)).first()
     if token is None or not token.user.is_active:

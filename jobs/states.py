@@ -56,12 +56,3 @@ def transition(attempt_id: uuid.UUID | str, *, to: str, source: str | None = Non
             Job.objects.filter(attempts__pk=attempt_id).update(status=Job.Status.PAID, paid_at=now)
     return changed
 
-
-def record(attempt_id: uuid.UUID | str, *, status: str, **fields: object) -> bool:
-    """Stores what a step learned, only while the attempt is still in `status`; True when stored."""
-    return (
-        PaymentAttempt.objects.filter(pk=attempt_id, status=status).update(
-            updated_at=timezone.now(), **fields
-        )
-        == 1
-    )

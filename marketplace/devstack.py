@@ -8,32 +8,25 @@ here; else Celery's filesystem transport under var/, said so on the console.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from marketplace.demo import DEMO_PASSWORD
-
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-STOP_GRACE_SECONDS = 10
-CELERY = ["-m", "celery", "-A", "marketplace"]
-# What each process runs; docker-compose.yml runs the same (a test holds them together).
-ENTRY_POINTS = {
-    "wallet": ["-m", "testwallet"],
-    "web": ["-m", "gunicorn", "-c", "python:marketplace.gunicorn", "marketplace.wsgi"],
-    "worker": [*CELERY, "worker"],
-    "beat": [*CELERY, "beat"],
-    "flower": [*CELERY, "flower"],
-}
+from marketplace.processes import (
+    ENTRY_POINTS,
+    PYTHON,
+    ROOT,
+    STOP_GRACE_SECONDS,
+    Group,
+    NotReady,
+    Process,
+    answers,
+)
 
 
 def say(message: str) -> None:
@@ -41,38 +34,11 @@ def say(message: str) -> None:
     print(f"[demo] {message}", flush=True)
 
 
-def answers(url: str, timeout: float = 0.5) -> bool:
-    """Whether something accepts TCP connections at the host and port of `url`."""
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=timeout):
-            return True
-    except OSError:
-        return False
+class Stack(Group):
+    """The child processes of one demo run, each start said on the console."""
 
-
-@dataclass
-class Stack:
-    """The child processes of one demo run."""
-
-    env: dict[str, str]
-    # Where each child's output goes (`<name>.log`); the console when None.
-    log_dir: Path | None = None
-    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        """Starts `args` as a named child in its own process group."""
-        output = None
-        if self.log_dir is not None:
-            output = (self.log_dir / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT
-        )
-        if output is not None:
-            output.close()
-        self.children.append((name, process))
+    def started(self, name: str, process: Process) -> None:
         say(f"started {name} (pid {process.pid})")
-        return process
 
     def run(self, name: str, args: list[str]) -> None:
         """Runs a set-up step to completion; a failure stops the demo with the step's name."""
@@ -88,34 +54,13 @@ class Stack:
                 return name, code
         return None
 
-    def stop(self) -> None:
-        """SIGTERM to every child's group, then SIGKILL to whatever is left after the grace period."""
-        for _name, process in reversed(self.children):
-            signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for name, process in reversed(self.children):
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                say(f"{name} did not stop in {STOP_GRACE_SECONDS}s; killing it")
-            signal_group(process, signal.SIGKILL)
-            process.wait()
+    def stop(self) -> list[str]:
+        """Stops every child (see Group.stop), saying which had to be killed."""
+        late = super().stop()
+        for name in late:
+            say(f"{name} did not stop in {STOP_GRACE_SECONDS}s; killed it")
         say("stopped every process")
-
-
-def signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    """Sends `sig` to the process group led by `process`, if any of it is left."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-
-
-def wait_for(url: str, what: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """Waits until `url` accepts connections; stops the demo naming `what` when it does not."""
-    deadline = time.monotonic() + timeout
-    while not answers(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"[demo] {what} did not start; see above.")
-        time.sleep(0.1)
+        return late
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -130,15 +75,8 @@ def choose_broker(stack: Stack) -> str:
     if answers(redis_url):
         say(f"broker: Redis at {redis_url}")
         return redis_url
-    server = shutil.which("redis-server")
-    if server:
-        port = urlsplit(redis_url).port or 6379
-        stack.start(
-            "redis", [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        )
-        deadline = time.monotonic() + 10
-        while not answers(redis_url) and time.monotonic() < deadline:
-            time.sleep(0.1)
+    if shutil.which("redis-server"):
+        stack.redis(urlsplit(redis_url).port or 6379)
         say(f"broker: started redis-server at {redis_url}")
         return redis_url
     say(
@@ -153,7 +91,6 @@ def demo_env(base: dict[str, str]) -> dict[str, str]:
     env = dict(base)
     env.setdefault("DEBUG", "1")
     env.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
-    env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("DEMO_HOST", "127.0.0.1")
     env.setdefault("WEB_PORT", "8000")
     env.setdefault("FLOWER_PORT", "5555")
@@ -171,20 +108,15 @@ def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat"
     var_dir.mkdir(parents=True, exist_ok=True)
     env["CELERY_BROKER_URL"] = choose_broker(stack)
     stack.run("migrating the database", [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
-    run = {name: [PYTHON, *entry] for name, entry in ENTRY_POINTS.items()}
-    wallet_args = [
-        "--host",
-        host,
-        "--port",
-        env["WALLET_PORT"],
-        "--admin",
-        "--state",
-        str(var_dir / "testwallet.json"),
-    ]
+    wallet_args = ["--host", host, "--port", env["WALLET_PORT"], "--admin"]
+    wallet_args += ["--state", str(var_dir / "testwallet.json")]
     if env.get("DEMO_AUTO_CONSENT"):
         wallet_args += ["--auto-consent", env["DEMO_AUTO_CONSENT"]]
-    wallet = stack.start("wallet", [*run["wallet"], *wallet_args])
-    wait_for(env["TESTWALLET_URL"], "the local wallet", wallet)
+    stack.start(
+        "wallet",
+        [PYTHON, *ENTRY_POINTS["wallet"], *wallet_args],
+        ready=lambda: answers(env["TESTWALLET_URL"]),
+    )
     env_file = var_dir / "demo.env"
     stack.run(
         "creating demo data",
@@ -192,15 +124,19 @@ def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat"
     )
     for key, value in read_env_file(env_file).items():
         env.setdefault(key, value)
-    arguments = {
-        "web": ["--bind", f"{host}:{env['WEB_PORT']}"],
-        "worker": ["-l", "info", "--concurrency", "2", "-n", "demo@%h"],
-        "beat": ["-l", "info", "--schedule", str(var_dir / "celerybeat-schedule")],
-        "flower": [f"--address={host}", f"--port={env['FLOWER_PORT']}"],
-    }
-    started = {name: stack.start(name, [*run[name], *arguments[name]]) for name in processes}
-    if "web" in started:
-        wait_for(env["PUBLIC_BASE_URL"], "the web server", started["web"])
+    if "worker" in processes:
+        stack.start(
+            "worker", [PYTHON, *ENTRY_POINTS["worker"], "-l", "info", "--concurrency", "2", "-n", "demo@%h"]
+        )
+    if "beat" in processes:
+        stack.beat(var_dir / "celerybeat-schedule")
+    if "flower" in processes:
+        stack.start(
+            "flower", [PYTHON, *ENTRY_POINTS["flower"], f"--address={host}", f"--port={env['FLOWER_PORT']}"]
+        )
+    # The web process last: the others start while it is waited for.
+    if "web" in processes:
+        stack.web(host, int(env["WEB_PORT"]))
 
 
 def main() -> int:
@@ -232,6 +168,8 @@ def main() -> int:
                 return 1
             time.sleep(0.2)
         return 0
+    except NotReady as error:
+        raise SystemExit(f"[demo] {error}; see above.") from None
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         stack.stop()

@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from marketplace.devstack import PYTHON, ROOT, Stack, bring_up, demo_env, say
+from marketplace.devstack import Stack, bring_up, demo_env, say
+from marketplace.processes import PYTHON, ROOT
 
 DEADLINE_SECONDS = 120
 

@@ -89,7 +89,7 @@ class RequestContextMiddleware:
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: dict[str, Any]
     ) -> HttpResponse | None:
-        fields = {key: str(kwargs[key]) for key in ("job_id", "attempt_id") if key in kwargs}
+        fields: dict[str, str] = {key: str(kwargs[key]) for key in ("job_id", "attempt_id") if key in kwargs}
         if fields:
             CONTEXT.set({**CONTEXT.get(), **fields})
         return None

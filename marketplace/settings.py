@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 
 from marketplace.env import env_bool, env_int, env_list, env_str
+
+# Lets Django classes that are generic only in their stubs (ModelAdmin, ModelForm) be subscripted.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of a development run (SQLite, beat schedule, keys); git-ignored.
@@ -119,7 +124,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 4
 # A message not acknowledged within this many seconds is delivered again; it must exceed the longest
 # task runtime plus the longest countdown we schedule.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str] = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600),
     # How often (seconds, and every Nth sweep) workers put such messages back on the queue.
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
@@ -160,8 +165,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 
 # OPEN PAYMENTS
-# Required once the payment pipeline runs; `worker.client.open_payments_client()` names what is missing.
-OPEN_PAYMENTS = {
+# Required once the payment pipeline runs; `marketplace.open_payments` names what is missing.
+OPEN_PAYMENTS: dict[str, Any] = {
     # Our own wallet address: grants name it as the client, wallets fetch our public key from it.
     "CLIENT_WALLET_ADDRESS": env_str("OP_CLIENT_WALLET_ADDRESS", ""),
     "KEY_ID": env_str("OP_KEY_ID", ""),
@@ -169,10 +174,14 @@ OPEN_PAYMENTS = {
     "PRIVATE_KEY": env_str("OP_PRIVATE_KEY", ""),
     # Hosts we may reach over plain http and on private addresses (the local wallet); https elsewhere.
     "HTTP_HOSTS": env_list("OP_HTTP_HOSTS", "127.0.0.1,localhost" if DEBUG else ""),
+    # Each read or connect of a call to a wallet, and the whole call (connect, headers and body together).
     "TIMEOUT_SECONDS": env_int("OP_TIMEOUT_SECONDS", 10),
+    "DEADLINE_SECONDS": env_int("OP_DEADLINE_SECONDS", 30),
+    # The whole look-up of a wallet address a person types on their profile (the web process waits on it).
+    "LOOKUP_DEADLINE_SECONDS": env_int("OP_LOOKUP_DEADLINE_SECONDS", 5),
 }
 # How the payment pipeline paces itself (seconds unless named otherwise).
-PAYMENT_PIPELINE = {
+PAYMENT_PIPELINE: dict[str, Any] = {
     # How long a provider's incoming payment stays open for the funder to pay it.
     "INCOMING_PAYMENT_HOURS": env_int("PAYMENT_INCOMING_PAYMENT_HOURS", 24),
     # How long a payment link stays usable; wallets expire the consent interaction after ~10 minutes.
@@ -184,6 +193,8 @@ PAYMENT_PIPELINE = {
     "LEASE_SECONDS": env_int("PAYMENT_LEASE_SECONDS", 60),
     # An attempt untouched this long in a working status is re-driven by the reconciler.
     "STALE_SECONDS": env_int("PAYMENT_STALE_SECONDS", 60),
+    # The shortest wait before a step runs again (a busy lease, a wallet's `wait`, `too_fast`), in ms.
+    "MIN_WAIT_MS": env_int("PAYMENT_MIN_WAIT_MS", 1000),
 }
 # The local wallet's admin API, used by the demo data command only.
 TESTWALLET_URL = env_str("TESTWALLET_URL", "http://127.0.0.1:4000")

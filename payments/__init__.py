@@ -50,7 +50,7 @@ from .models import (
     Quote,
     WalletAddress,
 )
-from .safe_http import URLPolicy
+from .safe_http import URLPolicy, deadline
 from .signing import SignatureAuth, json_body, sign_headers, signature_key_id, verify_request
 from .urls import wallet_address_url
 
@@ -94,6 +94,7 @@ __all__ = [
     "Unauthorized",
     "UnsafeURLError",
     "WalletAddress",
+    "deadline",
     "error_from_response",
     "finish_hash",
     "generate_private_key",

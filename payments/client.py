@@ -29,11 +29,11 @@ from .resources import (
     Tokens,
     WalletAddresses,
 )
-from .safe_http import Resolver, URLPolicy, build_http_client, read_limited, system_resolver
+from .safe_http import Resolver, URLPolicy, build_http_client, deadline, read_limited, system_resolver
 from .signing import SignatureAuth, json_body
 from .urls import wallet_address_url
 
-__all__ = ["ClientConfig", "OpenPaymentsClient", "Requester"]
+__all__ = ["ClientConfig", "HTTPRequester", "OpenPaymentsClient"]
 
 _log = logging.getLogger("payments")
 
@@ -51,6 +51,8 @@ class ClientConfig:
     private_key: Ed25519PrivateKey = field(repr=False)
     timeout: float = 10.0
     connect_timeout: float = 5.0
+    # The whole of one call (connect, TLS, request, headers and body), whatever each read takes.
+    deadline: float = 30.0
     allowed_http_hosts: frozenset[str] = frozenset()
     allow_private_hosts: bool = False
     private_hosts: frozenset[str] = frozenset()
@@ -62,13 +64,13 @@ class ClientConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.private_key, Ed25519PrivateKey):
             raise InvalidKeyError("ClientConfig.private_key must be an Ed25519 private key")
-        if self.timeout <= 0 or self.connect_timeout <= 0:
+        if self.timeout <= 0 or self.connect_timeout <= 0 or self.deadline <= 0:
             raise ValueError("timeouts must be positive")
         if self.max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be positive")
 
 
-class Requester:
+class HTTPRequester:
     """Sends one Open Payments request: SSRF check, signing, timeout, size cap, error mapping."""
 
     def __init__(self, config: ClientConfig) -> None:
@@ -96,7 +98,8 @@ class Requester:
     ) -> Any:
         """Send a request and return its parsed JSON (None when empty); raise a mapped error otherwise.
 
-        Signed when it is a POST or carries ``token``; ``wait`` feeds :class:`TooFast`.
+        Signed when it is a POST or carries ``token``; ``wait`` feeds :class:`TooFast`. The whole call ends
+        within the config's ``deadline`` (or an earlier one set with :func:`payments.deadline`).
         """
         self.policy.check_url(url)
         headers = {"Accept": "application/json"}
@@ -108,8 +111,9 @@ class Requester:
         )
         shown = f"{method} {redact_url(url)}"
         try:
-            response = self.http.send(request, auth=self._auth, stream=True, follow_redirects=False)
-            raw = read_limited(response, self.config.max_response_bytes)
+            with deadline(self.config.deadline):
+                response = self.http.send(request, auth=self._auth, stream=True, follow_redirects=False)
+                raw = read_limited(response, self.config.max_response_bytes)
         except httpx.TimeoutException as exc:
             raise TransportError(f"timed out ({type(exc).__name__})", method=method, url=url) from None
         except httpx.RequestError as exc:
@@ -142,7 +146,7 @@ class OpenPaymentsClient:
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
         self.client_wallet_address = wallet_address_url(config.wallet_address_url)
-        self._requester = Requester(config)
+        self._requester = HTTPRequester(config)
         self.wallet_addresses = WalletAddresses(self._requester, ttl=config.wallet_address_ttl)
         self.grants = Grants(self._requester, client=self.client_wallet_address)
         self.tokens = Tokens(self._requester)

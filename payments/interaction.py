@@ -1,4 +1,4 @@
-"""The GNAP interaction finish ``hash`` (open-payments.md §4 step 7, rafiki-observed.md §2)."""
+"""The GNAP interaction finish ``hash`` (docs/protocol-notes.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ed25519 keys for Open Payments clients: load, generate, and publish as JWK (open-payments.md §2)."""
+"""Ed25519 keys for Open Payments clients: load, generate, and publish as JWK (docs/protocol-notes.md §1)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ import datetime
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 from .exceptions import InvalidKeyError, ResponseValidationError
 from .keys import public_key_from_jwk
@@ -30,10 +30,8 @@ from .models import (
     paginated_from_json,
     to_utc_string,
 )
+from .requester import Requester
 from .urls import resource_url, wallet_address_url
-
-if TYPE_CHECKING:
-    from .client import Requester
 
 __all__ = [
     "Grants",
@@ -70,27 +68,6 @@ def _page_params(
 
 
 T = TypeVar("T")
-
-
-def _list_page(
-    requester: Requester,
-    wallet: WalletAddress,
-    collection: str,
-    parse: Callable[[object], T],
-    *,
-    token: Token,
-    first: int | None,
-    last: int | None,
-    cursor: str | None,
-) -> PaginatedList[T]:
-    """One page of this client's ``collection`` on ``wallet`` (needs ``list``)."""
-    data = requester.request(
-        "GET",
-        resource_url(wallet.resource_server, collection),
-        token=token,
-        params=_page_params(first, last, cursor, wallet.id),
-    )
-    return paginated_from_json(_require_json(data, "list"), parse)
 
 
 def _require_json(data: Any, what: str) -> Any:
@@ -234,11 +211,49 @@ class Tokens:
         self._requester.request("DELETE", token.manage, token=token)
 
 
-class IncomingPayments:
-    """Incoming payments at the receiver's resource server."""
+class _PaymentCollection(Generic[T]):
+    """Payments of one kind on wallets' resource servers: read one, or page through this client's."""
+
+    _collection: ClassVar[str]  # the path under a resource server, e.g. "incoming-payments"
+    _noun: ClassVar[str]
 
     def __init__(self, requester: Requester) -> None:
         self._requester = requester
+
+    def _parse(self, data: object) -> T:
+        raise NotImplementedError
+
+    def get(self, url: str, *, token: Token) -> T:
+        """Read one payment with a token that has ``read``."""
+        data = self._requester.request("GET", url, token=token)
+        return self._parse(_require_json(data, self._noun))
+
+    def list(
+        self,
+        wallet: WalletAddress,
+        *,
+        token: Token,
+        first: int | None = None,
+        last: int | None = None,
+        cursor: str | None = None,
+    ) -> PaginatedList[T]:
+        """One page of this client's payments on ``wallet`` (needs ``list``)."""
+        data = self._requester.request(
+            "GET",
+            resource_url(wallet.resource_server, self._collection),
+            token=token,
+            params=_page_params(first, last, cursor, wallet.id),
+        )
+        return paginated_from_json(_require_json(data, "list"), self._parse)
+
+
+class IncomingPayments(_PaymentCollection[IncomingPayment]):
+    """Incoming payments at the receiver's resource server."""
+
+    _collection, _noun = "incoming-payments", "incoming payment"
+
+    def _parse(self, data: object) -> IncomingPayment:
+        return IncomingPayment.from_json(data)
 
     def create(
         self,
@@ -266,36 +281,10 @@ class IncomingPayments:
         data = self._requester.request("POST", url, token=token, body=_with_metadata(body, metadata))
         return IncomingPayment.from_json(_require_json(data, "incoming payment"))
 
-    def get(self, url: str, *, token: Token) -> IncomingPayment:
-        """Read an incoming payment with a token that has ``read``."""
-        data = self._requester.request("GET", url, token=token)
-        return IncomingPayment.from_json(_require_json(data, "incoming payment"))
-
     def get_public(self, url: str) -> PublicIncomingPayment:
         """Read the public view of an incoming payment (no token, unsigned)."""
         data = self._requester.request("GET", url)
         return PublicIncomingPayment.from_json(_require_json(data, "incoming payment"))
-
-    def list(
-        self,
-        wallet: WalletAddress,
-        *,
-        token: Token,
-        first: int | None = None,
-        last: int | None = None,
-        cursor: str | None = None,
-    ) -> PaginatedList[IncomingPayment]:
-        """List this client's incoming payments on ``wallet`` (needs ``list``)."""
-        return _list_page(
-            self._requester,
-            wallet,
-            "incoming-payments",
-            IncomingPayment.from_json,
-            token=token,
-            first=first,
-            last=last,
-            cursor=cursor,
-        )
 
     def complete(self, url: str, *, token: Token) -> IncomingPayment:
         """Mark an incoming payment as complete so it takes no more money (needs ``complete``)."""
@@ -340,11 +329,13 @@ class Quotes:
         return Quote.from_json(_require_json(self._requester.request("GET", url, token=token), "quote"))
 
 
-class OutgoingPayments:
+class OutgoingPayments(_PaymentCollection[OutgoingPayment]):
     """Outgoing payments at the sender's resource server."""
 
-    def __init__(self, requester: Requester) -> None:
-        self._requester = requester
+    _collection, _noun = "outgoing-payments", "outgoing payment"
+
+    def _parse(self, data: object) -> OutgoingPayment:
+        return OutgoingPayment.from_json(data)
 
     def create(
         self,
@@ -382,32 +373,6 @@ class OutgoingPayments:
         url = resource_url(wallet.resource_server, "outgoing-payments")
         data = self._requester.request("POST", url, token=token, body=body)
         return OutgoingPayment.from_json(_require_json(data, "outgoing payment"))
-
-    def get(self, url: str, *, token: Token) -> OutgoingPayment:
-        """Read an outgoing payment (``failed``, ``sent_amount``)."""
-        data = self._requester.request("GET", url, token=token)
-        return OutgoingPayment.from_json(_require_json(data, "outgoing payment"))
-
-    def list(
-        self,
-        wallet: WalletAddress,
-        *,
-        token: Token,
-        first: int | None = None,
-        last: int | None = None,
-        cursor: str | None = None,
-    ) -> PaginatedList[OutgoingPayment]:
-        """List this client's outgoing payments from ``wallet`` (needs ``list``)."""
-        return _list_page(
-            self._requester,
-            wallet,
-            "outgoing-payments",
-            OutgoingPayment.from_json,
-            token=token,
-            first=first,
-            last=last,
-            cursor=cursor,
-        )
 
 
 class OutgoingPaymentGrant:

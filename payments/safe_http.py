@@ -3,13 +3,20 @@
 https only (plain http for listed hosts); every address a host resolves to must be public unless private
 hosts are allowed, checked before the request and again when the socket connects (against DNS rebinding);
 cloud metadata addresses are always refused; redirects are never followed; bodies are read up to a cap.
+Inside `deadline(seconds)` every connect, TLS handshake, write and read of the guarded transport gets only
+the time left, so a whole call (connect, headers and body together) ends in time even against a server
+that trickles its answer a byte at a time.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +25,14 @@ import httpx
 
 from .exceptions import RedirectRefused, ResponseTooLarge, TransportError, UnsafeURLError, redact_url
 
-__all__ = ["GuardedTransport", "URLPolicy", "build_http_client", "read_limited", "system_resolver"]
+__all__ = [
+    "GuardedTransport",
+    "URLPolicy",
+    "build_http_client",
+    "deadline",
+    "read_limited",
+    "system_resolver",
+]
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -105,6 +119,59 @@ def _parse(url: str) -> httpx.URL:
         raise UnsafeURLError(f"refused {redact_url(url)}: not a valid URL") from None
 
 
+# The moment (time.monotonic) by which the calls of the current context must be done, if any.
+_DEADLINE: ContextVar[float | None] = ContextVar("payments_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every call through the guarded transport inside the block ends within `seconds` from now, or fails
+    with a timeout; an enclosing, earlier deadline still holds."""
+    at = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(at if outer is None else min(outer, at))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _within(timeout: float | None, error: type[Exception]) -> float | None:
+    """`timeout` cut to the time the current deadline leaves; raises `error` when none is left."""
+    at = _DEADLINE.get()
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("the call's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every operation gets at most the time the current deadline leaves."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _within(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _within(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        left = _within(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class _GuardedBackend(httpcore.SyncBackend):
     """Connects only to addresses the policy allows, re-resolving at connect time."""
 
@@ -121,7 +188,10 @@ class _GuardedBackend(httpcore.SyncBackend):
     ) -> httpcore.NetworkStream:
         address = self._policy.safe_addresses(host, port)[0]
         # TLS SNI and certificate checks still use the URL's host: httpcore takes them from the origin.
-        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+        stream = super().connect_tcp(
+            address, port, _within(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
 
 
 class GuardedTransport(httpx.HTTPTransport):

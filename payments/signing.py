@@ -1,7 +1,8 @@
 """HTTP message signatures (RFC 9421) in the Open Payments profile of ``@interledger/http-signature-utils``.
 
-Hand-built base, by measurement: Ed25519 alone costs ~46 µs here, http-message-signatures 3.0.0 ~600 µs per
-POST, and it cannot emit ``keyid`` before ``created``; tests pin our bytes to the Node signer, RFC 9421 B.2.6.
+Hand-built base: signing a POST costs little more than its Ed25519 signature (``make bench BENCH=sign``),
+about a tenth of what http-message-signatures 3.0.0 takes for the same request, and that library always
+writes ``created`` before ``keyid``; tests pin our bytes to the Node signer and RFC 9421 B.2.6.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ LABEL = "sig1"
 _CONTENT_TYPE = "application/json"
 
 # A URL already in the form httpx puts on the wire: lower-case host, no default port, no dot segments,
-# nothing to percent-encode. Anything else goes through httpx.URL (10 µs) so we sign what is sent.
+# nothing to percent-encode. Anything else goes through httpx.URL (some 20 times as slow) so we sign what
+# is sent.
 _PLAIN_URL = re.compile(
     r"(https?)://([a-z0-9.-]+)(:[0-9]{1,5})?"
     r"(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?\Z"
@@ -61,7 +63,8 @@ _PARAM = re.compile(r";([a-z*][a-z0-9_.*-]*)(?:=(" + _SF_BARE + r"))?")
 def json_body(obj: object) -> bytes:
     """Serialise ``obj`` as JavaScript's ``JSON.stringify`` would, which is what Rafiki digests.
 
-    Holds for JSON without floats and without integer-like object keys (JS reorders those).
+    Holds for JSON without floats and without integer-like object keys (JS reorders those); see
+    docs/protocol-notes.md §2.
     """
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 

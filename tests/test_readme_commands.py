@@ -103,6 +103,8 @@ def test_the_configuration_table_names_every_variable_the_project_reads() -> Non
     # given the README's configuration section, settings.py and .env.example
     section = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    table = {name for cell in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
     read = set(
         re.findall(
             r"env_(?:str|int|bool|list)\(\s*\"([A-Z0-9_]+)\"", (ROOT / "marketplace/settings.py").read_text()
@@ -110,6 +112,7 @@ def test_the_configuration_table_names_every_variable_the_project_reads() -> Non
     )
     example = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
 
-    # then the table names every one of them
+    # then the table names every one of them, and .env.example lists every variable of the table
     assert sorted(read - named) == []
     assert sorted(example - named) == []
+    assert sorted(table - example) == []

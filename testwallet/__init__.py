@@ -8,8 +8,9 @@ One process serves the three Open Payments apps on one origin, laid out like Raf
 * resource server: ``/op/<tenant>/incoming-payments|quotes|outgoing-payments|outgoing-payment-grant``;
 
 plus an opt-in admin API under ``/_admin/`` for set-up scripts and the reliability suite.
-Behaviour follows ``shared/docs/rafiki-observed.md`` (Rafiki 884c4bc) where it is observed, the Rafiki
-source where it is not, and the Open Payments OpenAPI specs for every body. Run it with
+Behaviour follows Rafiki 884c4bc, the reference wallet: its observed answers (``docs/protocol-notes.md``)
+where they were observed, its source where they were not, and the Open Payments OpenAPI specs for every
+body. Run it with
 ``python -m testwallet --help``; drive it from tests with :mod:`testwallet.testing`.
 """
 

@@ -124,14 +124,14 @@ async def wallet_payments(request: Request) -> Response:
                 view["client"] = payment.client_id
                 incoming.append(view)
         outgoing = []
-        for payment in store.outgoing.values():
-            if payment.wallet == name:
-                view = outgoing_payment_view(store, payment)
+        for sent in store.outgoing.values():
+            if sent.wallet == name:
+                view = outgoing_payment_view(store, sent)
                 view.update(
-                    state=payment.state,
-                    failure=payment.failure,
-                    client=payment.client_id,
-                    grantId=payment.grant_id,
+                    state=sent.state,
+                    failure=sent.failure,
+                    client=sent.client_id,
+                    grantId=sent.grant_id,
                 )
                 outgoing.append(view)
     return json_response({"incomingPayments": incoming, "outgoingPayments": outgoing})

@@ -37,7 +37,7 @@ def _resource_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ResourceError)
     headers = None
     if exc.authenticate:
-        # Rafiki: GNAP as_uri=<AUTH_SERVER_GRANT_URL>, the auth base without the tenant (observed §5)
+        # As Rafiki: the auth base, without the tenant (docs/protocol-notes.md §6)
         headers = {"WWW-Authenticate": f"GNAP as_uri={request.app.state.services.store.urls.auth_base}"}
     return json_response(exc.body(), exc.status, headers)
 

@@ -8,6 +8,8 @@ Configuration (``--faults JSON|@file`` or ``PUT /_admin/faults``)::
                 "quotes.*": {"latencyMs": 50}},
      "settlementDelaySeconds": 3}
 
+* ``tooFastNext``: the next N requests to the route answer 400 ``too_fast`` (a GNAP continuation asked
+  for before the wallet is ready), before any ``errorNext``;
 * ``errorNext`` / ``dropNext``: the next N requests to the route fail that way (exact, for tests);
   then ``errorRate`` / ``dropRate`` draw from a ``random.Random`` seeded with ``seed`` and the route
   name, so every run of the same request sequence sees the same faults.
@@ -83,12 +85,13 @@ class RouteFaults:
     latency_ms: int = 0
     error_next: int = 0
     drop_next: int = 0
+    too_fast_next: int = 0
 
     @classmethod
     def parse(cls, name: str, raw: Any) -> RouteFaults:
         if not isinstance(raw, dict):
             raise FaultConfigError(f"faults for {name!r} must be an object")
-        known = {"errorRate", "errorStatus", "dropRate", "latencyMs", "errorNext", "dropNext"}
+        known = {"errorRate", "errorStatus", "dropRate", "latencyMs", "errorNext", "dropNext", "tooFastNext"}
         unknown = set(raw) - known
         if unknown:
             raise FaultConfigError(f"unknown fault settings for {name!r}: {sorted(unknown)}")
@@ -99,13 +102,14 @@ class RouteFaults:
             latency_ms=int(raw.get("latencyMs", 0)),
             error_next=int(raw.get("errorNext", 0)),
             drop_next=int(raw.get("dropNext", 0)),
+            too_fast_next=int(raw.get("tooFastNext", 0)),
         )
         if faults.error_status not in (500, 503):
             raise FaultConfigError("errorStatus must be 500 or 503")
         if not 0 <= faults.error_rate + faults.drop_rate <= 1:
             raise FaultConfigError("errorRate + dropRate must be within 0..1")
-        if faults.latency_ms < 0 or faults.error_next < 0 or faults.drop_next < 0:
-            raise FaultConfigError("latencyMs, errorNext and dropNext must not be negative")
+        if min(faults.latency_ms, faults.error_next, faults.drop_next, faults.too_fast_next) < 0:
+            raise FaultConfigError("latencyMs, errorNext, dropNext and tooFastNext must not be negative")
         return faults
 
     def as_json(self) -> dict[str, Any]:
@@ -116,6 +120,7 @@ class RouteFaults:
             "latencyMs": self.latency_ms,
             "errorNext": self.error_next,
             "dropNext": self.drop_next,
+            "tooFastNext": self.too_fast_next,
         }
 
 
@@ -123,6 +128,7 @@ class RouteFaults:
 class Decision:
     latency_s: float = 0.0
     error_status: int | None = None
+    too_fast: bool = False
     drop: bool = False
 
 
@@ -187,7 +193,10 @@ class FaultInjector:
             if faults is None:
                 return Decision()
             decision = Decision(latency_s=faults.latency_ms / 1000)
-            if faults.error_next:
+            if faults.too_fast_next:
+                faults.too_fast_next -= 1
+                decision.error_status, decision.too_fast = 400, True
+            elif faults.error_next:
                 faults.error_next -= 1
                 decision.error_status = faults.error_status
             elif faults.drop_next:
@@ -200,15 +209,18 @@ class FaultInjector:
                     decision.error_status = faults.error_status
                 elif draw < faults.error_rate + faults.drop_rate:
                     decision.drop = True
-            kind = "error" if decision.error_status else "drop" if decision.drop else None
+            kind = "too_fast" if decision.too_fast else "error" if decision.error_status else None
+            kind = kind or ("drop" if decision.drop else None)
             if kind:
                 counts = self.injected.setdefault(route, {"error": 0, "drop": 0})
-                counts[kind] += 1
+                counts[kind] = counts.get(kind, 0) + 1
             return decision
 
 
 def _error_body(route: str, status: int) -> bytes:
-    if route.startswith(_AUTH_PREFIXES):
+    if status == 400:
+        error = {"code": "too_fast", "description": "injected fault"}
+    elif route.startswith(_AUTH_PREFIXES):
         error = {"code": "request_denied", "description": "injected fault"}
     else:
         error = {"code": str(status), "description": "injected fault"}

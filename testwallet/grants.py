@@ -1,8 +1,8 @@
 """GNAP grant, continuation, token and interaction rules, as Rafiki's auth server applies them.
 
 Sources: ``packages/auth/src/grant/routes.ts``, ``interaction/routes.ts``, ``accessToken/routes.ts`` and
-``signature/middleware.ts`` in interledger/rafiki, checked against ``rafiki-observed.md`` §1, §4, §5, §8,
-§12. Every function here runs synchronously under the store lock; the HTTP layer does the awaiting.
+``signature/middleware.ts`` in interledger/rafiki, checked against ``docs/protocol-notes.md`` §3-§6.
+Every function here runs synchronously under the store lock; the HTTP layer does the awaiting.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def revoke_grant(store: Store, grant: Grant) -> None:
 
 def token_for_management(store: Store, manage_id: str) -> tuple[AccessToken, Grant]:
     """The token a manage URL names; the URL is the identity, the Authorization value is not compared
-    (rafiki-observed §5). Revoked tokens, and tokens of revoked grants, are ``401 invalid_client``."""
+    (docs/protocol-notes.md §6). Revoked tokens, and tokens of revoked grants, are ``401 invalid_client``."""
     token = store.tokens_by_manage.get(manage_id)
     grant = store.grants.get(token.grant_id) if token is not None else None
     if token is None or grant is None or token.revoked or grant.revoked:

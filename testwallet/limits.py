@@ -1,6 +1,6 @@
 """Outgoing-payment grant limits: ISO 8601 repeating intervals and amounts spent under a grant.
 
-Rafiki (``rafiki-observed.md`` §13): amounts are maxima per interval ``R[n]/<start>/<duration>``; a
+Rafiki (``docs/protocol-notes.md`` §10): amounts are maxima per interval ``R[n]/<start>/<duration>``; a
 payment outside any interval (a start in the future, repetitions used up) is refused; spent figures
 cover the current interval only; a malformed interval is accepted by the AS and fails at the RS (500).
 """

@@ -1,4 +1,4 @@
-"""Quote arithmetic: sending fee and exchange rate, in exact integers (``rafiki-observed.md`` §11).
+"""Quote arithmetic: sending fee and exchange rate, in exact integers (``docs/protocol-notes.md`` §8).
 
 With fixed 50 and 100 basis points: a fixed receive of 1000 costs 1000 + 50 + 10 = 1060; a fixed debit
 of 1000 delivers 1000 - 50 - 10 = 940. The fee is charged on the send-side amount before the fee.

@@ -117,7 +117,7 @@ def _local_wallet(ctx: Services, url: str) -> Wallet:
 
 
 def _unknown(kind: str, resource_id: str) -> ResourceError:
-    # rafiki-observed §9: an unknown id is a 401 (the wallet address cannot be derived from it)
+    # docs/protocol-notes.md §11: an unknown id is a 401 (the wallet address cannot be derived from it)
     return ResourceError(
         401, "Unauthorized", {"description": f"Failed to get wallet address from {kind}", "id": resource_id}
     )

@@ -2,7 +2,7 @@
 
 Rafiki sources: ``open_payments/payment/incoming/service.ts``, ``quote/service.ts``,
 ``payment/outgoing/service.ts`` (limits, ``grantSpent*``), with the observed answers of
-``rafiki-observed.md`` §1, §6, §9-§11, §13, §14. Everything runs under the store lock, no awaiting.
+``docs/protocol-notes.md`` §7-§11. Everything runs under the store lock, no awaiting.
 """
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ from .limits import IntervalError, current_window
 from .models import IncomingPayment, OutgoingPayment, PaymentState, Quote, Wallet
 from .pricing import Price, PricingError, price_fixed_debit, price_fixed_receive
 from .state import Store
+
+
+def ordered_metadata(metadata: object) -> dict[str, Any] | None:
+    """A resource's metadata as the client sent it, keys in JavaScript's order (None if not an object)."""
+    if not isinstance(metadata, dict):
+        return None
+    ordered = js_order(metadata)
+    assert isinstance(ordered, dict)
+    return ordered
 
 
 def _b64url(raw: bytes) -> str:
@@ -66,7 +75,7 @@ def create_incoming_payment(
         completed=False,
         created_at=now,
         expires_at=expires_at,
-        metadata=js_order(metadata) if isinstance(metadata, dict) else None,
+        metadata=ordered_metadata(metadata),
         ilp_address=f"{store.ilp_prefix}.{_b64url(secrets.token_bytes(64))}",
         shared_secret=_b64url(secrets.token_bytes(32)),
     )
@@ -249,9 +258,10 @@ def create_outgoing_payment(
             )
         else:
             quote_id = store.urls.quote_id(body["quoteId"])
-            quote = store.quotes.get(quote_id) if quote_id else None
-            if quote is None:
+            found = store.quotes.get(quote_id) if quote_id else None
+            if found is None:
                 raise ResourceError(404, "unknown quote")
+            quote = found
         receiver = store.incoming.get(quote.receiver_payment_id)
         if receiver is None or not receiver_active(store, receiver):
             raise ResourceError(400, "invalid quote")
@@ -272,7 +282,7 @@ def create_outgoing_payment(
             receive_asset=quote.receive_asset,
             fee=quote.fee,
             created_at=now,
-            metadata=js_order(metadata) if isinstance(metadata, dict) else None,
+            metadata=ordered_metadata(metadata),
         )
         spent = _check_limits(store, auth, payment)
         quote.used = True

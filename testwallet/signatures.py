@@ -6,6 +6,7 @@ The ``@target-uri`` is rebuilt from what was received: ``http://<Host header><ra
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ class ReceivedRequest:
     body: bytes
 
     @classmethod
-    def from_scope(cls, scope: dict[str, Any], body: bytes) -> ReceivedRequest:
+    def from_scope(cls, scope: MutableMapping[str, Any], body: bytes) -> ReceivedRequest:
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope["headers"]:
             name = raw_name.decode("latin-1").lower()

@@ -1,4 +1,4 @@
-"""JSON bodies, with Rafiki's field sets and key order (``rafiki-observed.md`` §1, §6, §9)."""
+"""JSON bodies, with Rafiki's field sets and key order (``docs/protocol-notes.md`` §1, §7-§9)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from .views import wallet_view
 
 
 def _not_found(url: str) -> Response:
-    # rafiki-observed §1: 404 {"error":{"code":"404","description":"Could not get wallet address",...}}
+    # docs/protocol-notes.md §1: 404 {"error":{"code":"404","description":"Could not get wallet address",...}}
     return json_response(
         {
             "error": {

@@ -1,15 +1,16 @@
 """The payment pipeline: the steps the Celery tasks run for one payment attempt.
 
 Every step starts from what the attempt has stored, so a redelivered, repeated or parallel task continues
-where the last one stopped. A lease (`jobs.leases`) lets one delivery work on an attempt at a time; what the
-delivery learns is written when it lets go (with the status change, or before a retry). Before a call that
-would create something twice if repeated (incoming payment, outgoing payment, grant continuation) the
-intent is recorded; a retry that finds the intent without the result looks the resource up before creating
-it again. A crash loses nothing else that matters: a quote or a grant nobody has seen is simply made again.
+where the last one stopped. A step claims the attempt's lease (`jobs.leases`) and writes only through it:
+what it learns is kept and written when it lets go, with the status change or before a retry; an intent
+(before a call that would create something twice if repeated: incoming payment, outgoing payment, grant
+continuation) is recorded at once, and a retry that finds the intent without the result looks the
+resource up before creating it again. A crash loses nothing else that matters: a quote or a grant nobody
+has seen is simply made again.
 
-Steps return a `Next` for the task to schedule, raise `RetryLater` to be run again after a wait, and let
-retryable `payments` errors (timeouts, 5xx, 429) propagate for the task's backoff. Terminal errors end the
-attempt with a message a funder can act on.
+Steps return a `Next` for the task to schedule, raise `RetryLater` to be run again after a wait (never
+counted as a failure), and let retryable `payments` errors (timeouts, 5xx, 429) propagate for the task's
+failure budget and backoff. Terminal errors end the attempt with a message a funder can act on.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from typing import Literal, TypeVar
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.leases import Lease, held_for, leased
+from jobs.leases import Lease, LeaseLost, held_for, leased
 from jobs.models import AttemptStatus as S
 from jobs.models import PaymentAttempt
-from jobs.states import record, transition
 from marketplace.logs import add_log_context, log_context
+from marketplace.open_payments import open_payments_client
 from payments import (
     AccessItem,
     AccessToken,
@@ -52,8 +53,8 @@ from payments import (
     UnsafeURLError,
     WalletAddress,
 )
-from payments.models import Continuation, IncomingPayment, PaginatedList, Quote
-from worker.client import open_payments_client
+from payments.models import Continuation, IncomingPayment, PaginatedList
+from payments.models import Quote as OpenPaymentsQuote
 from worker.failpoints import failpoint
 from worker.tokens import shared_key, token_fields, using_shared, using_token
 
@@ -84,9 +85,14 @@ class RetryLater(Exception):
         self.countdown = countdown
 
 
-def pacing(name: str) -> int:
+def pacing(name: str) -> float:
     """One of the pipeline's timing settings."""
-    return int(settings.PAYMENT_PIPELINE[name])
+    return float(settings.PAYMENT_PIPELINE[name])
+
+
+def wait(seconds: float) -> RetryLater:
+    """A wait of `seconds`, never shorter than the pipeline's floor (no step spins on a wallet)."""
+    return RetryLater(max(seconds, pacing("MIN_WAIT_MS") / 1000))
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -106,25 +112,42 @@ def plain_reason(exc: OpenPaymentsError) -> str:
 
 
 @contextmanager
-def failing_terminally(lease: Lease, status: str) -> Iterator[None]:
-    """Ends the attempt as failed on an error retrying cannot fix; lets retryable ones through."""
-    try:
-        yield
-    except Refused as exc:
-        log.warning("step refused: %s", exc)
-        lease.end(to=S.FAILED, source=status, error=str(exc))
-    except OpenPaymentsError as exc:
-        if is_transient(exc):
-            raise
-        log.warning("step failed: %s", exc)
-        lease.end(to=S.FAILED, source=status, error=plain_reason(exc))
+def step(attempt_id: str, *, status: str, mark: str | None = None) -> Iterator[Lease | None]:
+    """The lease on the attempt for one step in `status`, let go when the block ends; None when the
+    attempt has left `status` (nothing to do).
+
+    Another delivery holding it makes this one wait (`RetryLater`) until its lease runs out. A refusal or
+    a terminal wallet error ends the attempt as failed; retryable errors and waits go through to the task.
+    The step's log lines name the attempt's job.
+    """
+    with leased(attempt_id, status=status, mark=mark) as lease:
+        if lease is None:
+            busy(attempt_id, status)
+            yield None
+            return
+        add_log_context(job_id=lease.attempt.job_id)
+        try:
+            yield lease
+        except Refused as exc:
+            log.warning("step refused: %s", exc)
+            lease.end(to=S.FAILED, error=str(exc))
+        except LeaseLost as exc:
+            log.error("step stopped: %s", exc)
+        except OpenPaymentsError as exc:
+            if is_transient(exc):
+                raise
+            log.warning("step failed: %s", exc)
+            lease.end(to=S.FAILED, error=plain_reason(exc))
 
 
-def load(attempt_id: str) -> PaymentAttempt:
-    """The attempt with its job and quote; the log lines that follow name its job."""
-    attempt = PaymentAttempt.objects.select_related("job", "quote").get(pk=attempt_id)
-    add_log_context(job_id=attempt.job_id)
-    return attempt
+def busy(attempt_id: str, status: str) -> None:
+    """Another delivery holds the attempt: wait for its lease to run out, unless the attempt left `status`."""
+    add_log_context(
+        job_id=PaymentAttempt.objects.filter(pk=attempt_id).values_list("job_id", flat=True).first()
+    )
+    left = held_for(attempt_id, status=status)
+    if left is not None:
+        raise wait(left)
 
 
 def wallets(attempt: PaymentAttempt) -> tuple[WalletAddress, WalletAddress]:
@@ -158,13 +181,11 @@ def incoming_grant(receiver: WalletAddress) -> AccessToken:
     return grant.access_token
 
 
-def with_incoming_token(
-    attempt: PaymentAttempt, receiver: WalletAddress, call: Callable[[AccessToken], T]
-) -> T:
+def with_incoming_token(lease: Lease, receiver: WalletAddress, call: Callable[[AccessToken], T]) -> T:
     """`call(token)` with the provider wallet's shared incoming-payment token (or, for an attempt made
     before tokens were shared, its own)."""
-    if attempt.incoming_token:
-        return using_token(attempt, "incoming", call)
+    if lease.attempt.incoming_token:
+        return using_token(lease, "incoming", call)
     key = shared_key("incoming-payment", receiver.auth_server, receiver.id)
     return using_shared(
         key, "incoming-payment", receiver.auth_server, partial(incoming_grant, receiver), call
@@ -190,78 +211,6 @@ def finish_uri(attempt: PaymentAttempt) -> str:
     return f"{settings.PUBLIC_BASE_URL}/payments/finish/{attempt.pk}"
 
 
-def busy(attempt_id: str, status: str) -> None:
-    """Another delivery holds the attempt: try again once its lease runs out, unless the step is done."""
-    add_log_context(
-        job_id=PaymentAttempt.objects.filter(pk=attempt_id).values_list("job_id", flat=True).first()
-    )
-    left = held_for(attempt_id, status=status)
-    if left is not None:
-        raise RetryLater(max(1.0, left))
-
-
-# --- payments.generate_link ---------------------------------------------------------------------
-
-
-@log_context()  # the job named by `load` stays in the step's lines only
-def generate_link(attempt_id: str) -> Next | None:
-    """Incoming payment, quote and interactive grant; then the attempt awaits the funder's consent.
-
-    Two writes: the claim, which also records the intent to create the incoming payment, and the status
-    change, which stores everything learned with the link."""
-    with leased(attempt_id, status=S.GENERATING, mark="incoming_payment_requested_at") as lease:
-        if lease is None:
-            return busy(attempt_id, S.GENERATING)
-        attempt = load(attempt_id)
-        with failing_terminally(lease, S.GENERATING):
-            sender, receiver = wallets(attempt)
-            ensure_incoming_payment(attempt, receiver, lease)
-            ensure_quote(attempt, sender, lease)
-            link = ensure_grant(attempt, sender)
-            if lease.end(to=S.AWAITING_AUTHORIZATION, source=S.GENERATING, **link):
-                log.info("payment link ready")
-    return None
-
-
-def ensure_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress, lease: Lease) -> None:
-    """The provider's incoming payment for this attempt: created once, found again after a crash."""
-    if attempt.incoming_payment_url:
-        return
-    client = open_payments_client()
-    if lease.before(attempt.incoming_payment_requested_at):
-        found = find_incoming_payment(attempt, receiver)
-        if found is not None:
-            store_incoming_payment(attempt, found, lease)
-            return
-    now = timezone.now()
-    quote = attempt.quote
-    failpoint("incoming_payment.before_create")
-    payment = with_incoming_token(
-        attempt,
-        receiver,
-        lambda token: client.incoming_payments.create(
-            receiver,
-            token=token,
-            incoming_amount=Amount(quote.amount_value, quote.asset_code, quote.asset_scale),
-            expires_at=now + timedelta(hours=pacing("INCOMING_PAYMENT_HOURS")),
-            metadata={
-                "description": f"Job #{attempt.job_id}: {attempt.job.title}",
-                "externalRef": f"job-{attempt.job_id}",
-                "attemptId": str(attempt.pk),
-            },
-        ),
-    )
-    failpoint("incoming_payment.created")
-    store_incoming_payment(attempt, payment, lease)
-
-
-def find_incoming_payment(attempt: PaymentAttempt, receiver: WalletAddress) -> IncomingPayment | None:
-    """The incoming payment an earlier delivery created for this attempt, if the wallet has one."""
-    lister = partial(open_payments_client().incoming_payments.list, receiver)
-    use = partial(with_incoming_token, attempt, receiver)
-    return find_by_metadata(use, lister, "attemptId", str(attempt.pk))
-
-
 def find_by_metadata(
     use: Callable[[Callable[[AccessToken], PaginatedList[T]]], PaginatedList[T]],
     lister: Callable[..., PaginatedList[T]],
@@ -271,7 +220,7 @@ def find_by_metadata(
     """The first listed resource whose `metadata[key]` is `value`, paging with the token `use` gives."""
     cursor: str | None = None
     for _ in range(LIST_PAGES):
-        page = use(lambda token, at=cursor: lister(token=token, first=LIST_PAGE, cursor=at))
+        page = use(partial(list_page, lister, cursor))
         for item in page.items:
             if (getattr(item, "metadata", None) or {}).get(key) == value:
                 return item
@@ -281,60 +230,119 @@ def find_by_metadata(
     return None
 
 
-def store_incoming_payment(attempt: PaymentAttempt, payment: IncomingPayment, lease: Lease) -> None:
-    """Keeps the incoming payment on the attempt (in memory, and on the lease for the database)."""
-    amount = payment.incoming_amount
-    fields: dict[str, object] = {
+def list_page(
+    lister: Callable[..., PaginatedList[T]], cursor: str | None, token: AccessToken
+) -> PaginatedList[T]:
+    """One page of a collection, from `cursor`."""
+    return lister(token=token, first=LIST_PAGE, cursor=cursor)
+
+
+# --- payments.generate_link ---------------------------------------------------------------------
+
+
+@log_context()  # the job named by the step stays in its own lines only
+def generate_link(attempt_id: str) -> Next | None:
+    """Incoming payment, Open Payments quote and interactive grant; then the attempt awaits the funder's
+    consent.
+
+    Two writes: the claim, which also records the intent to create the incoming payment, and the status
+    change, which stores everything learned with the link."""
+    with step(attempt_id, status=S.GENERATING, mark="incoming_payment_requested_at") as lease:
+        if lease is None:
+            return None
+        sender, receiver = wallets(lease.attempt)
+        ensure_incoming_payment(lease, receiver)
+        ensure_op_quote(lease, sender)
+        link = grant_link(lease.attempt, sender)
+        if lease.end(to=S.AWAITING_AUTHORIZATION, **link):
+            log.info("payment link ready")
+    return None
+
+
+def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
+    """The provider's incoming payment for this attempt: created once, found again after a crash."""
+    attempt = lease.attempt
+    if attempt.incoming_payment_url:
+        return
+    if lease.before(attempt.incoming_payment_requested_at):
+        found = find_incoming_payment(lease, receiver)
+        if found is not None:
+            lease.keep(**incoming_payment_fields(found))
+            return
+    client = open_payments_client()
+    price = attempt.quote
+    expires_at = timezone.now() + timedelta(hours=pacing("INCOMING_PAYMENT_HOURS"))
+    failpoint("incoming_payment.before_create")
+    payment = with_incoming_token(
+        lease,
+        receiver,
+        lambda token: client.incoming_payments.create(
+            receiver,
+            token=token,
+            incoming_amount=Amount(price.amount_value, price.asset_code, price.asset_scale),
+            expires_at=expires_at,
+            metadata={
+                "description": f"Job #{attempt.job_id}: {attempt.job.title}",
+                "externalRef": f"job-{attempt.job_id}",
+                "attemptId": str(attempt.pk),
+            },
+        ),
+    )
+    failpoint("incoming_payment.created")
+    lease.keep(**incoming_payment_fields(payment))
+
+
+def find_incoming_payment(lease: Lease, receiver: WalletAddress) -> IncomingPayment | None:
+    """The incoming payment an earlier delivery created for this attempt, if the wallet has one."""
+    lister = partial(open_payments_client().incoming_payments.list, receiver)
+    use = partial(with_incoming_token, lease, receiver)
+    return find_by_metadata(use, lister, "attemptId", str(lease.attempt.pk))
+
+
+def incoming_payment_fields(payment: IncomingPayment) -> dict[str, object]:
+    """The attempt fields that store the provider's incoming payment."""
+    amount = payment.incoming_amount or payment.received_amount
+    return {
         "incoming_payment_url": payment.id,
-        "incoming_amount": amount.value if amount else None,
-        "receive_asset_code": amount.asset_code if amount else payment.received_amount.asset_code,
-        "receive_asset_scale": amount.asset_scale if amount else payment.received_amount.asset_scale,
+        "incoming_amount": payment.incoming_amount.value if payment.incoming_amount else None,
+        "receive_asset_code": amount.asset_code,
+        "receive_asset_scale": amount.asset_scale,
     }
-    learn(attempt, lease, fields)
 
 
-def learn(attempt: PaymentAttempt, lease: Lease, fields: dict[str, object]) -> None:
-    """Sets `fields` on the attempt in memory, and keeps them on the lease for the database."""
-    lease.keep(**fields)
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-
-
-def new_quote(attempt: PaymentAttempt, sender: WalletAddress) -> Quote:
-    """A fresh quote at the funder's wallet for the attempt's incoming payment."""
+def new_op_quote(attempt: PaymentAttempt, sender: WalletAddress) -> OpenPaymentsQuote:
+    """A fresh Open Payments quote at the funder's wallet for the attempt's incoming payment."""
     client = open_payments_client()
     return with_quote_token(
         sender, lambda token: client.quotes.create(sender, token=token, receiver=attempt.incoming_payment_url)
     )
 
 
-def quote_fields(quote: Quote) -> dict[str, object]:
-    """The attempt fields that store `quote`."""
+def op_quote_fields(quote: OpenPaymentsQuote) -> dict[str, object]:
+    """The attempt fields that store an Open Payments quote."""
     return {
-        "quote_url": quote.id,
+        "op_quote_url": quote.id,
         "debit_amount": quote.debit_amount.value,
         "debit_asset_code": quote.debit_amount.asset_code,
         "debit_asset_scale": quote.debit_amount.asset_scale,
         "receive_amount": quote.receive_amount.value,
-        "quote_expires_at": quote.expires_at,
+        "op_quote_expires_at": quote.expires_at,
     }
 
 
-def ensure_quote(attempt: PaymentAttempt, sender: WalletAddress, lease: Lease) -> None:
-    """The funder's quote for the incoming payment (a repeated quote moves no money)."""
-    if attempt.quote_url:
+def ensure_op_quote(lease: Lease, sender: WalletAddress) -> None:
+    """The funder's Open Payments quote for the incoming payment (a repeated quote moves no money)."""
+    if lease.attempt.op_quote_url:
         return
-    fields = quote_fields(new_quote(attempt, sender))
+    quote = new_op_quote(lease.attempt, sender)
     failpoint("quote.created")
-    learn(attempt, lease, fields)
+    lease.keep(**op_quote_fields(quote))
 
 
-def ensure_grant(attempt: PaymentAttempt, sender: WalletAddress) -> dict[str, object]:
+def grant_link(attempt: PaymentAttempt, sender: WalletAddress) -> dict[str, object]:
     """The interactive outgoing-payment grant, limited to the quote's debit amount: the attempt fields
-    holding it, its nonce and the payment URL, for the caller to store together (none when the attempt
-    has its link). A grant whose answer is lost was never shown to anyone; the retry asks for another."""
-    if attempt.payment_url:
-        return {}
+    holding it, its nonce and the payment URL, for the caller to store together. A grant whose answer is
+    lost was never shown to anyone; the retry asks for another."""
     nonce = attempt.client_nonce or secrets.token_urlsafe(32)
     debit = Amount(
         int(attempt.debit_amount or 0), attempt.debit_asset_code, int(attempt.debit_asset_scale or 0)
@@ -374,58 +382,61 @@ AUTHORIZE_AGAIN = (
 PRICE_CHANGED = "The price changed while you were in your wallet. Please get a new link."
 
 
+class Ended(Exception):
+    """The step ended the attempt (its lease did the status change); nothing more to do."""
+
+
 @log_context()
 def continue_grant(attempt_id: str) -> Next | None:
     """After consent: the access token, then the outgoing payment; the attempt moves to processing."""
-    with leased(attempt_id, status=S.AUTHORIZED) as lease:
+    with step(attempt_id, status=S.AUTHORIZED) as lease:
         if lease is None:
-            return busy(attempt_id, S.AUTHORIZED)
-        attempt = load(attempt_id)
-        with failing_terminally(lease, S.AUTHORIZED):
-            if not attempt.access_token and not obtain_access_token(attempt):
-                return None
-            sender, _ = wallets(attempt)
-            payment_url = ensure_outgoing_payment(attempt, sender)
-            if payment_url is None:
-                return None
-            if lease.end(to=S.PROCESSING, source=S.AUTHORIZED, outgoing_payment_url=payment_url):
-                log.info("outgoing payment created")
-                return Next("poll", 1.0)
+            return None
+        try:
+            ensure_access_token(lease)
+            sender, _ = wallets(lease.attempt)
+            ensure_outgoing_payment(lease, sender)
+        except Ended:
+            return None
+        if lease.end(to=S.PROCESSING):
+            log.info("outgoing payment created")
+            return Next("poll", 1.0)
     return None
 
 
-def obtain_access_token(attempt: PaymentAttempt) -> bool:
-    """Continues the grant once; False when the attempt had to end (the answer was lost or refused)."""
+def ensure_access_token(lease: Lease) -> None:
+    """The outgoing-payment access token: the grant continued once, the token recorded before it is used.
+
+    A refused continuation may mean an earlier answer was lost with a live token in it: the grant is
+    revoked (killing that token) and the attempt ends; the funder authorizes again on a new link."""
+    attempt = lease.attempt
+    if attempt.access_token:
+        return
     ready = attempt.link_ready_at or attempt.created_at
     left = (ready + timedelta(seconds=attempt.continue_wait or 0) - timezone.now()).total_seconds()
     if left > 0:
-        raise RetryLater(left)
-    client = open_payments_client()
-    record(attempt.pk, status=S.AUTHORIZED, continue_requested_at=timezone.now())
-    pending = PendingGrant(continuation=_continuation(attempt))
+        raise wait(left)
+    lease.record(continue_requested_at=timezone.now())
     failpoint("grant.before_continue")
     try:
-        grant = client.grants.continue_(pending, interact_ref=attempt.interact_ref)
+        grant = open_payments_client().grants.continue_(
+            PendingGrant(continuation=continuation(attempt)), interact_ref=attempt.interact_ref
+        )
     except TooFast as exc:
-        raise RetryLater(max(exc.wait, 1)) from None
+        raise wait(exc.wait) from None
     except (Unauthorized, NotFound) as exc:
-        # A grant continues once: a refusal here may mean an earlier answer was lost with a live token in
-        # it. Revoking the grant kills that token; the funder authorizes again on a new link.
         log.warning("continuation refused: %s", exc)
         revoke_grant(attempt)
-        transition(attempt.pk, to=S.FAILED, source=S.AUTHORIZED, error=AUTHORIZE_AGAIN)
-        return False
+        lease.end(to=S.FAILED, error=AUTHORIZE_AGAIN)
+        raise Ended from None
     if not isinstance(grant, Grant):
-        raise RetryLater(max(grant.continuation.wait or 0, 1))
+        raise wait(grant.continuation.wait or 0)
     failpoint("grant.continued")
-    fields = token_fields("outgoing", grant.access_token)
-    record(attempt.pk, status=S.AUTHORIZED, **fields)
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-    return True
+    lease.record(**token_fields("outgoing", grant.access_token))
 
 
-def _continuation(attempt: PaymentAttempt) -> Continuation:
+def continuation(attempt: PaymentAttempt) -> Continuation:
+    """The attempt's grant continuation (its URI, token and wait)."""
     return Continuation(
         uri=attempt.continue_uri, access_token=attempt.continue_token, wait=attempt.continue_wait
     )
@@ -436,41 +447,43 @@ def revoke_grant(attempt: PaymentAttempt) -> None:
     if not attempt.continue_uri:
         return
     with suppress(Unauthorized, NotFound):
-        open_payments_client().grants.cancel(_continuation(attempt))
+        open_payments_client().grants.cancel(continuation(attempt))
 
 
-# The receiver is paid but our payment to it was not found: polling confirms it from the receiver's side.
-RECEIVER_PAID = ""
-
-
-def ensure_outgoing_payment(attempt: PaymentAttempt, sender: WalletAddress) -> str | None:
-    """The URL of the attempt's outgoing payment, created at most once; None when the attempt had to end."""
+def ensure_outgoing_payment(lease: Lease, sender: WalletAddress) -> None:
+    """The attempt's outgoing payment, created at most once and kept on the lease; or the receiver found
+    paid without it (`receiver_already_paid`: polling confirms from the receiver's side)."""
+    attempt = lease.attempt
     if attempt.outgoing_payment_requested_at:
-        found = find_outgoing_payment(attempt, sender)
+        found = find_outgoing_payment(lease, sender)
         if found is not None:
-            return found.id
-    record(attempt.pk, status=S.AUTHORIZED, outgoing_payment_requested_at=timezone.now())
+            lease.keep(outgoing_payment_url=found.id)
+            return
+    lease.record(outgoing_payment_requested_at=timezone.now())
     try:
-        return create_outgoing_payment(attempt, sender).id
+        lease.keep(outgoing_payment_url=create_outgoing_payment(lease, sender).id)
+        return
     except InvalidQuote:
         # Used (our own earlier create whose answer was lost), expired, or the receiver is done.
-        found = find_outgoing_payment(attempt, sender)
+        found = find_outgoing_payment(lease, sender)
         if found is not None:
-            return found.id
-    return requote_and_pay(attempt, sender)
+            lease.keep(outgoing_payment_url=found.id)
+            return
+    requote_and_pay(lease, sender)
 
 
-def create_outgoing_payment(attempt: PaymentAttempt, sender: WalletAddress) -> OutgoingPayment:
-    """Pays the attempt's quote, with our idempotency id in the payment's metadata."""
+def create_outgoing_payment(lease: Lease, sender: WalletAddress) -> OutgoingPayment:
+    """Pays the attempt's Open Payments quote, with our idempotency id in the payment's metadata."""
+    attempt = lease.attempt
     client = open_payments_client()
     failpoint("outgoing_payment.before_create")
     payment = using_token(
-        attempt,
+        lease,
         "outgoing",
         lambda token: client.outgoing_payments.create(
             sender,
             token=token,
-            quote_id=attempt.quote_url,
+            quote_id=attempt.op_quote_url,
             metadata={
                 "description": f"Job #{attempt.job_id}: {attempt.job.title}",
                 "externalRef": f"job-{attempt.job_id}",
@@ -482,30 +495,29 @@ def create_outgoing_payment(attempt: PaymentAttempt, sender: WalletAddress) -> O
     return payment
 
 
-def requote_and_pay(attempt: PaymentAttempt, sender: WalletAddress) -> str | None:
+def requote_and_pay(lease: Lease, sender: WalletAddress) -> None:
     """The quote expired while the funder was in their wallet: pay a new one if the grant still covers it."""
+    attempt = lease.attempt
     try:
-        quote = new_quote(attempt, sender)
+        quote = new_op_quote(attempt, sender)
     except InvalidReceiver:
         # The receiver takes no more money, so it was paid: never pay again.
         log.warning("receiver already paid before our payment was found")
-        return RECEIVER_PAID
+        lease.keep(receiver_already_paid=True)
+        return
     if quote.debit_amount.value > int(attempt.debit_amount or 0):
-        transition(attempt.pk, to=S.FAILED, source=S.AUTHORIZED, error=PRICE_CHANGED)
+        lease.end(to=S.FAILED, error=PRICE_CHANGED)
         revoke_grant(attempt)
-        return None
-    fields = quote_fields(quote)
-    record(attempt.pk, status=S.AUTHORIZED, **fields)
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-    return create_outgoing_payment(attempt, sender).id
+        raise Ended
+    lease.record(**op_quote_fields(quote))
+    lease.keep(outgoing_payment_url=create_outgoing_payment(lease, sender).id)
 
 
-def find_outgoing_payment(attempt: PaymentAttempt, sender: WalletAddress) -> OutgoingPayment | None:
+def find_outgoing_payment(lease: Lease, sender: WalletAddress) -> OutgoingPayment | None:
     """The outgoing payment carrying this attempt's idempotency id, if the wallet has one."""
     lister = partial(open_payments_client().outgoing_payments.list, sender)
-    use = partial(using_token, attempt, "outgoing")
-    return find_by_metadata(use, lister, "idempotencyId", str(attempt.idempotency_id))
+    use = partial(using_token, lease, "outgoing")
+    return find_by_metadata(use, lister, "idempotencyId", str(lease.attempt.idempotency_id))
 
 
 # --- payments.poll ------------------------------------------------------------------------------
@@ -516,32 +528,31 @@ UNCONFIRMED = "We could not confirm this payment in time. Check your wallet befo
 @log_context()
 def poll(attempt_id: str) -> Next | None:
     """Checks the payment once: paid, failed, or the next check scheduled with backoff."""
-    with leased(attempt_id, status=S.PROCESSING) as lease:
+    with step(attempt_id, status=S.PROCESSING) as lease:
         if lease is None:
-            return busy(attempt_id, S.PROCESSING)
-        attempt = load(attempt_id)
+            return None
+        attempt = lease.attempt
         failpoint("poll.before")
         client = open_payments_client()
         sent: int | None = None
         if attempt.outgoing_payment_url:
             outgoing = using_token(
-                attempt,
+                lease,
                 "outgoing",
                 lambda token: client.outgoing_payments.get(attempt.outgoing_payment_url, token=token),
             )
             if outgoing.failed:
-                sent = outgoing.sent_amount
+                stopped = outgoing.sent_amount
                 lease.end(
                     to=S.FAILED,
-                    source=S.PROCESSING,
-                    sent_amount=sent.value,
-                    error=f"Your wallet stopped the payment after sending {sent.format()}.",
+                    sent_amount=stopped.value,
+                    error=f"Your wallet stopped the payment after sending {stopped.format()}.",
                 )
                 return None
             sent = outgoing.sent_amount.value
             lease.keep(sent_amount=sent)
         incoming = with_incoming_token(
-            attempt,
+            lease,
             client.wallet_addresses.get(attempt.receiver_wallet),
             lambda token: client.incoming_payments.get(attempt.incoming_payment_url, token=token),
         )
@@ -549,21 +560,18 @@ def poll(attempt_id: str) -> Next | None:
             if sent == 0:
                 # The wallet settled between our two reads (the receipt would say nothing was sent): again.
                 return Next("poll", 0.5)
-            if lease.end(
-                to=S.SUCCEEDED,
-                source=S.PROCESSING,
-                received_amount=incoming.received_amount.value,
-            ):
+            if lease.end(to=S.SUCCEEDED, received_amount=incoming.received_amount.value):
                 log.info("job paid")
             return None
         deadline = (attempt.authorized_at or attempt.updated_at) + timedelta(
             seconds=pacing("CONFIRM_SECONDS")
         )
         if timezone.now() >= deadline:
-            lease.end(to=S.FAILED, source=S.PROCESSING, error=UNCONFIRMED)
+            lease.end(to=S.FAILED, error=UNCONFIRMED)
             return None
         lease.keep(polls=attempt.polls + 1, received_amount=incoming.received_amount.value)
-        return Next("poll", min(float(pacing("POLL_MAX_INTERVAL")), 0.5 * 2 ** min(attempt.polls, 10)))
+        return Next("poll", min(pacing("POLL_MAX_INTERVAL"), 0.5 * 2 ** min(attempt.polls, 10)))
+    return None
 
 
 # --- payments.cancel_grant ----------------------------------------------------------------------
@@ -571,8 +579,10 @@ def poll(attempt_id: str) -> Next | None:
 
 @log_context()
 def cancel_grant(attempt_id: str) -> Next | None:
-    """Revokes the grant of an attempt that ended before paying (cancelled, declined, expired)."""
-    attempt = load(attempt_id)
+    """Revokes the grant of an attempt that ended before paying (cancelled, declined, expired). Writes
+    nothing: the attempt is final."""
+    attempt = PaymentAttempt.objects.get(pk=attempt_id)
+    add_log_context(job_id=attempt.job_id)
     if attempt.status in (S.CANCELLED, S.DECLINED, S.EXPIRED):
         revoke_grant(attempt)
     return None
@@ -582,7 +592,9 @@ GAVE_UP = "The wallets did not answer. Please try again in a few minutes."
 
 
 def give_up(attempt_id: str, exc: BaseException) -> None:
-    """After the last retry: an attempt still generating its link fails; later ones are left to the
-    reconciler and polling deadline, because money may already be moving."""
+    """After the failure budget is spent: an attempt still generating its link fails; later ones are left
+    to the reconciler and the polling deadline, because money may already be moving."""
     log.error("step gave up: %s", type(exc).__name__)
-    transition(attempt_id, to=S.FAILED, source=S.GENERATING, error=GAVE_UP)
+    with leased(attempt_id, status=S.GENERATING) as lease:
+        if lease is not None:
+            lease.end(to=S.FAILED, error=GAVE_UP)

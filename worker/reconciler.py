@@ -14,11 +14,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.leases import leased
 from jobs.models import AttemptStatus as S
 from jobs.models import PaymentAttempt
-from jobs.states import transition
 
-STEP_OF = {S.GENERATING: "generate_link", S.AUTHORIZED: "continue_grant", S.PROCESSING: "poll"}
+STEP_OF: dict[str, str] = {
+    S.GENERATING: "generate_link",
+    S.AUTHORIZED: "continue_grant",
+    S.PROCESSING: "poll",
+}
 # Attempts re-driven per run at most, so a run ends well within the task time limit; the rest wait for the
 # next run.
 BATCH = 200
@@ -50,6 +54,7 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
         status=S.AWAITING_AUTHORIZATION, authorization_expires_at__lt=now
     ).values_list("pk", flat=True)
     for attempt_id in unused:
-        if transition(attempt_id, to=S.EXPIRED, source=S.AWAITING_AUTHORIZATION, error=LINK_EXPIRED):
-            plan["cancel_grant"].append(str(attempt_id))
+        with leased(attempt_id, status=S.AWAITING_AUTHORIZATION) as lease:
+            if lease is not None and lease.end(to=S.EXPIRED, error=LINK_EXPIRED):
+                plan["cancel_grant"].append(str(attempt_id))
     return plan

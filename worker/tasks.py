@@ -17,6 +17,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from billiard.einfo import ExceptionInfo
 from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import task_postrun, task_prerun
@@ -29,28 +30,31 @@ from worker.failpoints import duplicate_deliveries
 
 log = logging.getLogger("worker.tasks")
 
-MAX_RETRIES = 8
-# Waits asked for by the protocol (continue `wait`, payment not settled yet) are not failures; they are
-# bounded by the pipeline's own deadlines, with this as a backstop.
-MAX_WAITS = 200
+# Transient failures (timeouts, 5xx, 429) a step may meet before it gives up, counted from its first one.
+MAX_FAILURES = 8
+# Waits (a busy lease, the grant's `wait`, `too_fast`) are not failures: the pipeline's own deadlines bound
+# them. This backstop on every reschedule of one step only stops a step that would wait forever.
+MAX_RESCHEDULES = 200 + MAX_FAILURES
 
 
-def backoff(retries: int) -> float:
-    """Seconds before retry number `retries`: exponential, capped at a minute, with full jitter."""
-    return random.uniform(0.5, 1.0) * min(60.0, 2.0**retries)  # noqa: S311 - jitter, not security
+def backoff(failures: int) -> float:
+    """Seconds before the retry that follows failure number `failures + 1`: exponential from one second,
+    capped at a minute, with full jitter."""
+    return random.uniform(0.5, 1.0) * min(60.0, 2.0**failures)  # noqa: S311 - jitter, not security
 
 
-class PipelineTask(DjangoTask):  # type: ignore[misc]
+class PipelineTask(DjangoTask[..., None]):
     """A pipeline step: idempotent, so it is acknowledged late and redelivered if its worker dies."""
 
     acks_late = True
     reject_on_worker_lost = True
-    max_retries = MAX_RETRIES
+    max_retries = MAX_RESCHEDULES
     # A step's outcome is its attempt's status. TaskResult keeps, for ops, the steps that failed for good
     # (`on_failure`); a row for every step that did its work would be one more write per step.
     ignore_result = True
 
-    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
+    # Celery's own returns None too (the message goes out after the commit); its stub says AsyncResult.
+    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Publishes once the transaction commits. A broker that is down is logged, not raised: the web
         request that started the step has done its part (the attempt row is the outbox) and the reconciler
         re-drives the attempt once Redis is back."""
@@ -65,23 +69,38 @@ class PipelineTask(DjangoTask):  # type: ignore[misc]
 
         transaction.on_commit(publish)
 
-    def run_step(self, step: Callable[[str], pipeline.Next | None], attempt_id: str) -> None:
-        """Runs `step`, schedules what it asks for next, and retries transient failures with backoff."""
+    def run_step(self, step: Callable[[str], pipeline.Next | None], attempt_id: str, failures: int) -> None:
+        """Runs `step` and schedules what it asks for next. A wait runs it again after the wait, its
+        failure count untouched; a transient failure, with backoff, until MAX_FAILURES of them."""
         try:
             after = step(attempt_id)
         except pipeline.RetryLater as wait:
-            raise self.retry(countdown=wait.countdown, max_retries=MAX_WAITS) from None
+            raise self.retry(kwargs={"failures": failures}, countdown=wait.countdown) from None
         except OpenPaymentsError as exc:
-            if not pipeline.is_transient(exc):
+            if not pipeline.is_transient(exc) or failures >= MAX_FAILURES:
                 raise
-            log.info("transient failure, retrying: %s", exc)
-            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
+            countdown = backoff(failures)
+            log.info(
+                "transient failure %d of %d, retrying in %.2fs: %s",
+                failures + 1,
+                MAX_FAILURES,
+                countdown,
+                exc,
+            )
+            raise self.retry(exc=exc, kwargs={"failures": failures + 1}, countdown=countdown) from None
         if after is not None:
             STEPS[after.task].apply_async((attempt_id,), countdown=after.countdown)
 
-    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
-        """Out of retries (or a bug): kept in TaskResult; ends an attempt still generating its link (later
-        steps wait for the reconciler, since money may already be moving)."""
+    def on_failure(
+        self,
+        exc: Exception,
+        task_id: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        einfo: ExceptionInfo,
+    ) -> None:
+        """Out of its failure budget (or a bug): kept in TaskResult; ends an attempt still generating its
+        link (later steps wait for the reconciler, since money may already be moving)."""
         self.backend.mark_as_failure(task_id, exc, einfo.traceback if einfo else None, request=self.request)
         pipeline.give_up(str(args[0]), exc)
 
@@ -92,28 +111,21 @@ def echo(payload: dict[str, object]) -> dict[str, object]:
     return {"echo": payload, "worker": socket.gethostname()}
 
 
-@shared_task(name="payments.generate_link", bind=True, base=PipelineTask)
-def generate_link(self: PipelineTask, attempt_id: str) -> None:
-    """Creates the incoming payment, quote and grant for the attempt and stores its payment URL."""
-    self.run_step(pipeline.generate_link, attempt_id)
+def pipeline_task(step: Callable[[str], pipeline.Next | None]) -> PipelineTask:
+    """The Celery task `payments.<step name>`, taking an attempt id, that runs `step` (see `run_step`)."""
+
+    def run(self: PipelineTask, attempt_id: str, failures: int = 0) -> None:
+        self.run_step(step, attempt_id, failures)
+
+    run.__name__, run.__doc__ = step.__name__, step.__doc__
+    task: PipelineTask = shared_task(name=f"payments.{step.__name__}", bind=True, base=PipelineTask)(run)
+    return task
 
 
-@shared_task(name="payments.continue_grant", bind=True, base=PipelineTask)
-def continue_grant(self: PipelineTask, attempt_id: str) -> None:
-    """Continues the authorized grant and creates the outgoing payment."""
-    self.run_step(pipeline.continue_grant, attempt_id)
-
-
-@shared_task(name="payments.poll", bind=True, base=PipelineTask)
-def poll(self: PipelineTask, attempt_id: str) -> None:
-    """Checks the payment once and schedules the next check until it is final."""
-    self.run_step(pipeline.poll, attempt_id)
-
-
-@shared_task(name="payments.cancel_grant", bind=True, base=PipelineTask)
-def cancel_grant(self: PipelineTask, attempt_id: str) -> None:
-    """Revokes the attempt's grant at the funder's wallet (after a cancel, decline or expiry)."""
-    self.run_step(pipeline.cancel_grant, attempt_id)
+generate_link = pipeline_task(pipeline.generate_link)
+continue_grant = pipeline_task(pipeline.continue_grant)
+poll = pipeline_task(pipeline.poll)
+cancel_grant = pipeline_task(pipeline.cancel_grant)
 
 
 @shared_task(name="payments.reconcile", ignore_result=True)
@@ -135,7 +147,7 @@ def _connections_in(**_: Any) -> None:
 
 
 @task_prerun.connect
-def _log_context_in(task_id: str, task: Task, args: Any = (), **_: Any) -> None:
+def _log_context_in(task_id: str, task: Task[..., Any], args: Any = (), **_: Any) -> None:
     """Every log line of a payment task carries its task, attempt and job."""
     fields: dict[str, Any] = {"task_id": task_id, "task_name": task.name}
     if task.name.startswith("payments.") and args:
@@ -149,7 +161,7 @@ def _log_context_out(**_: Any) -> None:
     CONTEXT.set({})
 
 
-STEPS: dict[str, Task] = {
+STEPS: dict[str, PipelineTask] = {
     "generate_link": generate_link,
     "continue_grant": continue_grant,
     "poll": poll,

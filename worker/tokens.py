@@ -1,5 +1,5 @@
-"""The access tokens an attempt holds, the non-interactive grant tokens all attempts share, and their
-rotation under a row lock."""
+"""The access tokens an attempt holds (rotated under its lease), and the non-interactive grant tokens all
+attempts share (rotated under a row lock)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Literal, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.leases import Lease
 from jobs.models import GrantToken, PaymentAttempt
+from marketplace.open_payments import open_payments_client
 from payments import AccessToken, InactiveToken, NotFound, Unauthorized
-from worker.client import open_payments_client
 
 Kind = Literal["incoming", "outgoing"]
 T = TypeVar("T")
@@ -40,29 +41,16 @@ def stored_token(attempt: PaymentAttempt, kind: Kind) -> AccessToken:
     )
 
 
-def rotate(attempt_id: object, kind: Kind, stale: AccessToken) -> AccessToken:
-    """A fresh `kind` token: rotates `stale` at the wallet, unless another worker already did.
-
-    The row lock makes concurrent rotations queue up; the second finds the new value stored and uses it
-    (rotating twice would kill the token the first one just stored).
-    """
-    with transaction.atomic():
-        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
-        current = stored_token(attempt, kind)
-        if current.value != stale.value:
-            return current
-        fresh = open_payments_client().tokens.rotate(current)
-        PaymentAttempt.objects.filter(pk=attempt_id).update(**token_fields(kind, fresh))
-        return fresh
-
-
-def using_token(attempt: PaymentAttempt, kind: Kind, call: Callable[[AccessToken], T]) -> T:
-    """`call(token)`, rotating the token once if the resource server says it is inactive."""
-    token = stored_token(attempt, kind)
+def using_token(lease: Lease, kind: Kind, call: Callable[[AccessToken], T]) -> T:
+    """`call(token)` with the leased attempt's `kind` token, rotated once if the resource server says it is
+    inactive. The new value and manage URL are recorded before they are used: the old ones are dead."""
+    token = stored_token(lease.attempt, kind)
     try:
         return call(token)
     except InactiveToken:
-        return call(rotate(attempt.pk, kind, token))
+        fresh = open_payments_client().tokens.rotate(token)
+        lease.record(**token_fields(kind, fresh))
+        return call(fresh)
 
 
 # --- shared grant tokens --------------------------------------------------------------------------------
@@ -136,7 +124,7 @@ def renew(
         values = {"value": fresh.value, "manage": fresh.manage, "expires_at": _expiry(fresh)}
         if row is not None:
             GrantToken.objects.filter(pk=row.pk).update(updated_at=timezone.now(), **values)
-            row.value, row.manage, row.expires_at = fresh.value, fresh.manage, values["expires_at"]  # type: ignore[assignment]
+            row.value, row.manage, row.expires_at = fresh.value, fresh.manage, _expiry(fresh)
         else:
             row, _ = GrantToken.objects.get_or_create(
                 key=key, defaults={"kind": kind, "auth_server": auth_server, **values}

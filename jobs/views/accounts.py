@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from jobs import services
 from jobs.forms import ProfileForm, SignUpForm
+from jobs.http import AuthenticatedRequest
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -29,9 +30,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     """Roles and wallet address; a wallet the resolver refuses is shown with its reason, nothing saved."""
-    current = services.profile_for(request.user)
+    current = services.profile_get_or_create(request.user)
     form = ProfileForm(request.POST or None, profile=current)
     if request.method == "POST" and form.is_valid():
         services.profile_update(user=request.user, **form.profile_fields())

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from jobs import presenters, selectors, services
 from jobs.forms import JobForm, QuoteForm
+from jobs.http import AuthenticatedRequest
 from jobs.models import Job
 
 
@@ -21,17 +22,17 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_list(request: HttpRequest) -> HttpResponse:
+def job_list(request: AuthenticatedRequest) -> HttpResponse:
     """Every job with its status badge."""
     jobs = [
         (job, presenters.job_badge(job.status, job.latest_attempt_status)) for job in selectors.job_list()
     ]
-    profile = services.profile_for(request.user)
+    profile = services.profile_get_or_create(request.user)
     return render(request, "jobs/job_list.html", {"jobs": jobs, "profile": profile})
 
 
 @login_required
-def job_create(request: HttpRequest) -> HttpResponse:
+def job_create(request: AuthenticatedRequest) -> HttpResponse:
     """A funder posts a job."""
     form = JobForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -46,7 +47,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_detail(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """A job, its quotes, and (for its funder and quoting providers) the payment panel and history."""
     job = get_object_or_404(Job, pk=job_id)
     return _job_page(request, job, quote_form=_quote_form(request, job))
@@ -54,7 +55,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def quote_create(request: HttpRequest, job_id: int) -> HttpResponse:
+def quote_create(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """A provider prices a job in their wallet's asset."""
     job = get_object_or_404(Job, pk=job_id)
     form = _quote_form(request, job, data=request.POST)
@@ -77,23 +78,23 @@ def quote_create(request: HttpRequest, job_id: int) -> HttpResponse:
     return _job_page(request, job, quote_form=form)
 
 
-def _quote_form(request: HttpRequest, job: Job, data: object = None) -> QuoteForm | None:
+def _quote_form(request: AuthenticatedRequest, job: Job, data: object = None) -> QuoteForm | None:
     """The quote form in the provider's wallet asset; None when they have no wallet to be paid in."""
-    profile = services.profile_for(request.user)
+    profile = services.profile_get_or_create(request.user)
     if not profile.is_provider or job.funder_id == request.user.pk or profile.asset_scale is None:
         return None
     return QuoteForm(data, asset_code=profile.asset_code, asset_scale=profile.asset_scale)
 
 
-def _job_page(request: HttpRequest, job: Job, *, quote_form: QuoteForm | None) -> HttpResponse:
-    attempt = services.latest_attempt(job)
+def _job_page(request: AuthenticatedRequest, job: Job, *, quote_form: QuoteForm | None) -> HttpResponse:
+    attempt = selectors.job_latest_attempt(job)
     follows = selectors.job_follows_payment(job, request.user)
     is_funder = job.funder_id == request.user.pk
     context = {
         "job": job,
         "badge": presenters.job_badge(job.status, attempt.status if attempt else None),
         "is_funder": is_funder,
-        "profile": services.profile_for(request.user),
+        "profile": services.profile_get_or_create(request.user),
         "quotes": selectors.job_quotes_for(job, request.user),
         "quote_form": quote_form if job.status == Job.Status.OPEN else None,
         "follows_payment": follows,

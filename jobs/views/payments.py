@@ -6,19 +6,20 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from jobs import one_click, presenters, selectors, services
+from jobs.http import AuthenticatedRequest
 from jobs.models import Job, Quote
 from worker import tasks
 
 
 @login_required
 @require_POST
-def quote_approve(request: HttpRequest, job_id: int, quote_id: int) -> HttpResponse:
+def quote_approve(request: AuthenticatedRequest, job_id: int, quote_id: int) -> HttpResponse:
     """The funder approves a quote: starts a payment attempt (once) and remembers this browser started it."""
     try:
         approval = services.job_quote_approve(job_id=job_id, quote_id=quote_id, funder=request.user)
@@ -41,12 +42,12 @@ def quote_approve(request: HttpRequest, job_id: int, quote_id: int) -> HttpRespo
 
 @login_required
 @require_GET
-def payment_panel(request: HttpRequest, job_id: int) -> HttpResponse:
+def payment_panel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """The panel alone, for htmx polling; sends the approving browser to the wallet once, when ready."""
     job = get_object_or_404(Job, pk=job_id)
     if not selectors.job_follows_payment(job, request.user):
         raise Http404("No such job.")
-    attempt = services.latest_attempt(job)
+    attempt = selectors.job_latest_attempt(job)
     if attempt is not None and request.htmx and one_click.take(request.session, attempt):
         return HttpResponseClientRedirect(attempt.payment_url)
     panel = presenters.PaymentPanel(job, attempt, viewer_is_funder=job.funder_id == request.user.pk)
@@ -55,7 +56,7 @@ def payment_panel(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def attempt_cancel(request: HttpRequest, attempt_id: uuid.UUID) -> HttpResponse:
+def attempt_cancel(request: AuthenticatedRequest, attempt_id: uuid.UUID) -> HttpResponse:
     """The funder cancels a payment link they have not used; the grant is revoked after commit."""
     attempt = selectors.attempt_get(attempt_id)
     if attempt is None or attempt.job.funder_id != request.user.pk:
@@ -71,10 +72,10 @@ def attempt_cancel(request: HttpRequest, attempt_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_GET
-def receipt(request: HttpRequest, job_id: int) -> HttpResponse:
+def receipt(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """The receipt of a paid job, for its funder and providers."""
     job = get_object_or_404(Job, pk=job_id)
-    paid = services.succeeded_attempt(job)
+    paid = selectors.job_paid_attempt(job)
     if paid is None or not selectors.job_follows_payment(job, request.user):
         raise Http404("No receipt for this job.")
     return render(request, "jobs/receipt.html", {"job": job, "receipt": presenters.Receipt(paid)})

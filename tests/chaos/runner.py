@@ -21,23 +21,21 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
+from marketplace.processes import Group, Process, database, free_port, kill, local_wallet
+
 FUNDERS = 10
 PROVIDERS = 10
 FINAL = {"succeeded", "failed", "declined", "expired", "cancelled"}
@@ -105,90 +103,19 @@ def setup_django(database_url: str, redis_url: str) -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 
 
-# --- processes ------------------------------------------------------------------------------------
-
-
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("ab")
-    return subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10) -> None:
-    if process.poll() is not None:
-        return
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Redis:
     """A redis-server of the suite's own, without persistence: a restart loses everything."""
 
     def __init__(self, workdir: Path) -> None:
+        self.group = Group(dict(os.environ), workdir)
         self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
-        args += ["no", "--dir", str(self.workdir)]
-        self.process = spawn(args, dict(os.environ), self.workdir / "redis.log")
-        wait(lambda: _port_open(self.port), 10, "redis-server to listen")
+        self.process = self.group.redis(self.port, folder=self.group.log_dir)
 
     def kill(self) -> None:
-        if self.process is not None:
-            stop(self.process, signal.SIGKILL)
-
-
-def _port_open(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
-def wait(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    """A fresh PostgreSQL database (dropped afterwards) and its URL."""
-    host = os.environ.get("CHAOS_PGHOST", "127.0.0.1")
-    name = f"chaos_{uuid.uuid4().hex[:10]}"
-    admin = ["-h", host, "-U", "postgres"]
-    subprocess.run(["createdb", *admin, name], check=True)
-    try:
-        yield f"postgres://postgres@{host}:5432/{name}"
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        subprocess.run(["dropdb", *admin, "--force", name], check=False)
+        kill(self.process)
 
 
 # --- one run --------------------------------------------------------------------------------------
@@ -204,8 +131,8 @@ class Run:
         self.workdir = workdir
         self.queue = f"chaos-{scenario.name}-{uuid.uuid4().hex[:6]}"
         self.lock = threading.Lock()
-        self.workers: list[subprocess.Popen[bytes]] = []
-        self.beat: subprocess.Popen[bytes] | None = None
+        self.processes = Group({}, workdir)
+        self.workers: list[Process] = []
         self.stopping = threading.Event()
         self.counts: Counter[str] = Counter()
         self.wallet: Any = None
@@ -214,41 +141,31 @@ class Run:
     # processes
 
     def process_env(self, **extra: str) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "marketplace.settings",
-                "DEBUG": "1",
-                "PYTHONUNBUFFERED": "1",
-                "DATABASE_URL": self.database_url,
-                "REDIS_URL": self.redis.url,
-                "CELERY_BROKER_URL": self.redis.url,
-                "CELERY_QUEUE": self.queue,
-                # Task events on, as while Flower runs: the audit reads task arguments as Flower shows them.
-                "CELERY_TASK_EVENTS": "true",
-                **FAST_RECOVERY,
-                **self.env,
-                **self.scenario.env,
-                **extra,
-            }
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+            "DEBUG": "1",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis.url,
+            "CELERY_BROKER_URL": self.redis.url,
+            "CELERY_QUEUE": self.queue,
+            # Task events on, as while Flower runs: the audit reads task arguments as Flower shows them.
+            "CELERY_TASK_EVENTS": "true",
+            **FAST_RECOVERY,
+            **self.env,
+            **self.scenario.env,
+            **extra,
+        }
+
+    def start_worker(self, slot: int, **extra: str) -> Process:
+        return self.processes.worker(
+            self.queue,
+            name=f"worker-{slot}",
+            concurrency=self.scenario.concurrency,
+            log_level="warning",
+            env=self.process_env(**extra),
+            wait=False,
         )
-        return env
-
-    def start_worker(self, slot: int, **extra: str) -> subprocess.Popen[bytes]:
-        args = [PYTHON, "-m", "celery", "-A", "marketplace", "worker", "-l", "warning"]
-        args += ["-n", f"chaos-{slot}-{uuid.uuid4().hex[:6]}@%h", "--concurrency"]
-        args += [str(self.scenario.concurrency), "--pool", "prefork", "-Q", self.queue]
-        args += ["--without-heartbeat", "--without-mingle", "--without-gossip"]
-        return spawn(args, self.process_env(**extra), self.workdir / f"worker-{slot}.log")
-
-    def start_beat(self) -> None:
-        args = [PYTHON, "-m", "celery", "-A", "marketplace", "beat", "-l", "warning", "--schedule"]
-        args += [str(self.workdir / "beat.schedule")]
-        self.beat = spawn(args, self.process_env(), self.workdir / "beat.log")
-
-    def stop_all(self) -> None:
-        for process in [*self.workers, *([self.beat] if self.beat else [])]:
-            stop(process)
 
 
 @dataclass
@@ -579,32 +496,20 @@ def leaks(run: Run, fixture: Fixture, events: TaskEvents, private_key_pem: bytes
 
 def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path) -> dict[str, Any]:
     from marketplace.celery import app
-    from testwallet.testing import running_wallet
 
     workdir = base / scenario.name
     workdir.mkdir(parents=True, exist_ok=True)
     run = Run(scenario, redis, database_url, workdir)
     app.conf.task_default_queue = run.queue
-    with running_wallet(
-        None, log_path=workdir / "wallet.log", auto_consent="accept", wait=0, settle_delay=0.05
-    ) as wallet:
+    with local_wallet(workdir, auto_consent="accept", wait=0, settle_delay=0.05) as (wallet, client, op_env):
         run.wallet = wallet
-        client = wallet.create_client("marketplace", public_name="Marketplace")
-        key = workdir / "private.pem"
-        key.write_bytes(client.private_key_pem)
-        os.chmod(key, 0o600)
-        run.env = {
-            "OP_CLIENT_WALLET_ADDRESS": client.url,
-            "OP_KEY_ID": client.key_id,
-            "OP_PRIVATE_KEY": str(key),
-            "OP_HTTP_HOSTS": "127.0.0.1",
-            "PUBLIC_BASE_URL": "http://testserver",
-        }
+        run.env = {**op_env, "PUBLIC_BASE_URL": "http://testserver"}
+        run.processes.env = run.process_env()
         fixture = make_people_and_jobs(run, wallet)
         if scenario.faults:
             wallet.faults(scenario.faults)
         run.workers = [run.start_worker(slot) for slot in range(scenario.workers)]
-        run.start_beat()
+        run.processes.beat(workdir / "beat.schedule", log_level="warning")
         events = TaskEvents(run)
         chaos = threading.Thread(target=scenario.chaos, args=(run,), daemon=True) if scenario.chaos else None
         try:
@@ -616,7 +521,7 @@ def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path
             wallet.clear_faults()
         finally:
             run.stopping.set()
-            run.stop_all()
+            run.processes.stop()
         result = audit(run, fixture, wallet)
         result["leaks"] = leaks(run, fixture, events, client.private_key_pem)
         result["deliveries"] = dict(sorted(events.received.items()))
@@ -648,7 +553,7 @@ def kill_workers(run: Run) -> None:
     crashes: Counter[str] = Counter()
     markers: dict[int, Path] = {}
 
-    def start(slot: int) -> subprocess.Popen[bytes]:
+    def start(slot: int) -> Process:
         points = [point for point, left in owed.items() if left > 0]
         if not points:
             markers.pop(slot, None)
@@ -659,7 +564,7 @@ def kill_workers(run: Run) -> None:
         )
 
     for process in run.workers:
-        stop(process, signal.SIGKILL)
+        kill(process)
     for slot in range(len(run.workers)):
         run.workers[slot] = start(slot)
     while not run.stopping.is_set():
@@ -798,10 +703,11 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(os.open(base / "runner.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     redis = Redis(base)
-    redis.start()
     failed = False
     try:
-        with database() as url:
+        redis.start()
+        server = f"postgres://postgres@{os.environ.get('CHAOS_PGHOST', '127.0.0.1')}:5432"
+        with database(server, prefix="chaos") as url:
             setup_django(url, redis.url)
             from django.core.management import call_command
 
@@ -824,7 +730,7 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc(file=terminal)
         raise
     finally:
-        redis.kill()
+        redis.group.stop()
         if not options.keep and not failed:
             import shutil
 

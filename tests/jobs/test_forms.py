@@ -8,8 +8,8 @@ import pytest
 
 from jobs.forms import ProfileForm, QuoteForm, SignUpForm
 from jobs.models import Profile
+from jobs.wallets import ResolvedWallet, WalletAddressRefused
 from tests.jobs import factories as f
-from worker.wallets import ResolvedWallet, WalletAddressRefused
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_the_profile_form_puts_the_wallet_refusal_on_the_field():
     profile = Profile(wallet_address="")
     reason = "10.0.0.7 is a private network address and cannot be a wallet."
     # when
-    with patch("worker.wallets.resolve_wallet_address", side_effect=WalletAddressRefused(reason)):
+    with patch("jobs.wallets.wallet_address_resolve", side_effect=WalletAddressRefused(reason)):
         form = ProfileForm({"is_funder": "on", "wallet_address": "https://10.0.0.7/alice"}, profile=profile)
         valid = form.is_valid()
     # then
@@ -89,7 +89,7 @@ def test_the_profile_form_puts_the_wallet_refusal_on_the_field():
 @pytest.mark.django_db
 def test_the_profile_form_refuses_text_that_is_no_wallet_address_without_asking_the_wallet():
     # when
-    with patch("worker.wallets.resolve_wallet_address") as resolve:
+    with patch("jobs.wallets.wallet_address_resolve") as resolve:
         form = ProfileForm({"wallet_address": "alice@example.com"}, profile=Profile())
         valid = form.is_valid()
     # then
@@ -107,7 +107,7 @@ def test_the_profile_form_gives_the_resolved_wallet_to_profile_update():
         id="https://wallet.example/alice", asset_code="MXN", asset_scale=6, public_name=None, auth_server="x"
     )
     # when
-    with patch("worker.wallets.resolve_wallet_address", return_value=wallet):
+    with patch("jobs.wallets.wallet_address_resolve", return_value=wallet):
         form = ProfileForm(
             {"is_provider": "on", "wallet_address": "$wallet.example/alice"}, profile=Profile()
         )

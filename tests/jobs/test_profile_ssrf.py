@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from jobs.models import Profile
+from marketplace.open_payments import open_payments_client
 from payments import generate_private_key, private_key_pem
-from worker.client import open_payments_client
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,12 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs.models import Profile
+from jobs.wallets import ResolvedWallet, WalletAddressRefused
 from tests.jobs import factories as f
-from worker.wallets import ResolvedWallet, WalletAddressRefused
 
 pytestmark = pytest.mark.django_db
 
-RESOLVE = "worker.wallets.resolve_wallet_address"
+RESOLVE = "jobs.wallets.wallet_address_resolve"
 EUR_WALLET = ResolvedWallet(
     id="https://wallet.example/alice",
     asset_code="EUR",

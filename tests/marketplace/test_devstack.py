@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services import PYTHON, ROOT, free_port, process_env, require_redis, wait_until
+from marketplace.processes import PYTHON, free_port, kill, spawn
+from tests.services import process_env, require_redis, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -37,15 +38,7 @@ def get(url: str) -> httpx.Response | None:
 
 def run_demo_once(env: dict[str, str], output: Path, web: int, flower: int, wallet: int) -> None:
     """Starts the demo, checks it serves, presses Ctrl-C, and checks nothing is left behind."""
-    with output.open("wb") as log:
-        demo = subprocess.Popen(
-            [PYTHON, "-m", "marketplace.devstack"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    demo = spawn([PYTHON, "-m", "marketplace.devstack"], env, output)
     try:
         # when it is up
         def healthy() -> bool:
@@ -91,9 +84,7 @@ def run_demo_once(env: dict[str, str], output: Path, web: int, flower: int, wall
         assert leftover == []
         assert [name for name, pid in pids.items() if alive(pid)] == []
     finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait()
+        kill(demo)
 
 
 def test_demo_serves_healthz_and_flower_and_ctrl_c_leaves_no_process_behind_twice(tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_open_payments_settings_name_every_missing_variable(settings) -> None:  
     # given an unconfigured Open Payments client
     from django.core.exceptions import ImproperlyConfigured
 
-    from worker.client import client_config
+    from marketplace.open_payments import client_config
 
     settings.OPEN_PAYMENTS = {
         **settings.OPEN_PAYMENTS,

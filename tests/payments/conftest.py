@@ -72,7 +72,7 @@ def run_node() -> Callable[[str, Any], Any]:
 
 
 class _LocalHandler(BaseHTTPRequestHandler):
-    """Loopback-only test server: a wallet, a redirect, oversized bodies and a slow answer."""
+    """Loopback-only test server: a wallet, a redirect, oversized bodies, a slow and a trickling answer."""
 
     def log_message(self, format: str, *args: object) -> None:  # quiet test output
         pass
@@ -109,6 +109,17 @@ class _LocalHandler(BaseHTTPRequestHandler):
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 for _ in range(160):
                     self.wfile.write(b"y" * 65536)
+        elif self.path == "/trickle":
+            # Headers at once, then one byte of body every 0.2 s for 60 s: no single read ever times out.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "300")
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for _ in range(300):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
         elif self.path == "/slow":
             time.sleep(2)
             self._send(200, b"{}", {"Content-Type": "application/json"})

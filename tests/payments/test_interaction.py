@@ -1,4 +1,4 @@
-"""payments.interaction: the finish hash, checked against Rafiki's live output (rafiki-observed.md §2)."""
+"""payments.interaction: the finish hash, checked against the reference wallet (docs/protocol-notes.md §4)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from payments.interaction import finish_hash, finish_hash_candidates, verify_finish_hash
 
-# shared/rafiki-transcripts/02-finish-hash/run1-hash-check.json
+# The finish hash the reference wallet (Rafiki) produced for these inputs (docs/protocol-notes.md §4).
 CLIENT_NONCE = "d1dc5070-9a7c-4492-96c8-545d0672993d"
 AS_NONCE = "60CE94025B3FAF6B"
 INTERACT_REF = "2e9714f7-83a7-4c12-bb94-728bdae41ee9"
@@ -36,7 +36,7 @@ def test_finish_hash_reproduces_rafiki_live_output() -> None:
 
 
 def test_finish_hash_of_the_open_payments_docs_example() -> None:
-    # given the docs' example inputs (open-payments.md §4 step 7)
+    # given the Open Payments docs' example inputs (docs/protocol-notes.md §4)
     # when hashed / then it is the value Rafiki's digest('base64') gives
     assert (
         finish_hash(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -14,6 +16,7 @@ from payments import (
     TransportError,
     UnsafeURLError,
     URLPolicy,
+    deadline,
 )
 from payments.safe_http import GuardedTransport
 
@@ -193,6 +196,38 @@ def test_times_out(client_key: Ed25519PrivateKey, local_server: str) -> None:
         client.wallet_addresses.get(f"{local_server}/slow")
     assert str(caught.value) == f"timed out (ReadTimeout) (GET {local_server}/slow)"
     assert caught.value.retryable is True
+
+
+def test_a_call_ends_at_its_deadline_however_slowly_the_answer_trickles(
+    client_key: Ed25519PrivateKey, local_server: str
+) -> None:
+    # given a server sending a byte every 0.2 s for a minute, a 1 s read timeout and a 1 s deadline
+    started = time.monotonic()
+    with (
+        _loopback_client(client_key, timeout=1.0, deadline=1.0) as client,
+        pytest.raises(TransportError) as caught,
+    ):
+        # when the wallet is fetched
+        client.wallet_addresses.get(f"{local_server}/trickle")
+
+    # then the call fails as a timeout once the deadline passes, long before the answer would end
+    assert str(caught.value) == f"timed out (ReadTimeout) (GET {local_server}/trickle)"
+    assert time.monotonic() - started < 10
+
+
+def test_an_enclosing_deadline_shortens_the_configured_one(
+    client_key: Ed25519PrivateKey, local_server: str
+) -> None:
+    # given a client whose calls may take 30 s, and a server answering after 2 s
+    with (
+        _loopback_client(client_key, deadline=30.0) as client,
+        pytest.raises(TransportError) as caught,
+        deadline(0.3),  # when a call is made inside a 0.3 s deadline
+    ):
+        client.wallet_addresses.get(f"{local_server}/slow")
+
+    # then the tighter deadline wins
+    assert str(caught.value) == f"timed out (ReadTimeout) (GET {local_server}/slow)"
 
 
 def test_private_hosts_exempts_only_the_named_hosts(client_key: Ed25519PrivateKey, local_server: str) -> None:

@@ -1,4 +1,4 @@
-"""The consent page and the finish redirect (rafiki-observed §1, §2, §12)."""
+"""The consent page and the finish redirect (docs/protocol-notes.md §3, §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Grant continuation, cancellation, token rotation and revocation (rafiki-observed §4, §5, §8, §15)."""
+"""Grant continuation, cancellation, token rotation and revocation (docs/protocol-notes.md §5, §6, §11)."""
 
 from __future__ import annotations
 

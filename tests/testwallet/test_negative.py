@@ -144,7 +144,8 @@ def test_python_default_json_spacing_fails_the_digest_like_rafiki(parties: Parti
         == "sha-512=:" + base64.b64encode(hashlib.sha512(spaced).digest()).decode() + ":"
     )
 
-    # when it is sent / then it fails as at Rafiki (rafiki-observed §3): JSON.stringify(parse(body)) differs
+    # when it is sent / then it fails as at Rafiki, where JSON.stringify(parse(body)) differs
+    # (docs/protocol-notes.md §2)
     with state_unchanged(parties.server):
         response = parties.op.plain.post(parties.bob["authServer"], content=spaced, headers=headers)
     assert gnap_error(response) == (401, "invalid_client", "invalid signature headers")

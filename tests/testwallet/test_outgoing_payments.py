@@ -1,4 +1,4 @@
-"""Outgoing payments: quote rules, grant limits, settlement, listing (rafiki-observed §6, §9-§15)."""
+"""Outgoing payments: quote rules, grant limits, settlement, listing (docs/protocol-notes.md §8-§11)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_grant_spent_amounts_are_those_before_each_payment(parties: Parties) -> 
         ).json()
         spent_after.append(grant["spentDebitAmount"]["value"])
 
-    # then the create responses show 0, 600, 1200 and the grant 600, 1200, 1900 (§6)
+    # then the create responses show 0, 600, 1200 and the grant 600, 1200, 1900 (§9)
     assert spent_before == ["0", "600", "1200"]
     assert spent_after == ["600", "1200", "1900"]
 
@@ -66,7 +66,7 @@ def test_fee_makes_sent_amount_end_at_the_receive_amount(parties: Parties) -> No
     payment = parties.pay(quote, token).json()
     done = settled(parties, payment["id"], token)
 
-    # then 1000 left alice, 940 was sent and received (§11 case B), the grant is charged 1000
+    # then 1000 left alice, 940 was sent and received (§8 case B), the grant is charged 1000
     assert (done["debitAmount"], done["receiveAmount"], done["sentAmount"]) == (
         amount(1000),
         amount(940),
@@ -104,7 +104,7 @@ def test_expired_quote_is_invalid(parties: Parties) -> None:
     token = parties.outgoing_token({"debitAmount": amount(1000)})
     parties.server.advance_clock(16)
 
-    # when it is paid / then 400 invalid quote (§10)
+    # when it is paid / then 400 invalid quote (§8)
     assert rs(parties.pay(quote, token)) == (400, "invalid quote")
 
 
@@ -164,7 +164,7 @@ def test_interval_limits_reset_with_each_interval(parties: Parties) -> None:
     third = parties.pay(quote_for(parties, 600), token)
     spent_next = parties.op.get(spent_url, token=token).json()["spentDebitAmount"]
 
-    # then 201, 403 unauthorized, 201, and the spent figures cover the current interval only (§13)
+    # then 201, 403 unauthorized, 201, and the spent figures cover the current interval only (§10)
     assert (first.status_code, rs(second), third.status_code) == (201, (403, "unauthorized"), 201)
     assert (spent_first, spent_next) == (amount(600), amount(600))
     assert third.json()["grantSpentDebitAmount"] == amount(0)
@@ -271,7 +271,7 @@ def test_payment_reads_are_per_client_not_per_grant(parties: Parties, stranger: 
     other_client = stranger.get(payment["id"], token=stranger_token)
     missing = parties.op.get(unknown, token=second)
 
-    # then 200, 404 "does not exist", and Rafiki's 401 for an id it cannot place (§9)
+    # then 200, 404 "does not exist", and Rafiki's 401 for an id it cannot place (§11)
     assert same_client.status_code == 200
     assert rs(other_client) == (404, "Outgoing payment does not exist")
     assert rs(missing) == (401, "Unauthorized")
@@ -294,7 +294,7 @@ def test_revoked_grant_cannot_read_but_a_new_grant_of_the_client_can(parties: Pa
     revoked = parties.op.get(payment["id"], token=token)
     fresh = parties.op.get(payment["id"], token=parties.outgoing_token(None, actions=("read",)))
 
-    # then 403 Inactive Token, then 200 (§15)
+    # then 403 Inactive Token, then 200 (§11)
     assert rs(revoked) == (403, "Inactive Token")
     assert fresh.status_code == 200
 
@@ -303,6 +303,6 @@ def test_grant_without_payments_reports_null_spent_amounts(parties: Parties) -> 
     # given a fresh grant
     token = parties.outgoing_token({"debitAmount": amount(1000)})
 
-    # when its spent amounts are read / then nulls, not zeros (§8)
+    # when its spent amounts are read / then nulls, not zeros (§10)
     response = parties.op.get(f"{parties.alice['resourceServer']}/outgoing-payment-grant", token=token)
     assert response.json() == {"spentDebitAmount": None, "spentReceiveAmount": None}

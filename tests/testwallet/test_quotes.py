@@ -1,4 +1,4 @@
-"""Quotes: fees, exchange rates, expiry, and refusals (rafiki-observed §10, §11; Rafiki quote service)."""
+"""Quotes: fees, exchange rates, expiry, and refusals (docs/protocol-notes.md §8; Rafiki quote service)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_sending_fee_is_added_or_taken_as_in_rafiki(
     # when a quote is created
     response = quote(parties, ip["id"], **extra)
 
-    # then debit and receive amounts are Rafiki's (§11 cases A, B, C)
+    # then debit and receive amounts are Rafiki's (§8 cases A, B, C)
     assert response.status_code == 201
     body = response.json()
     assert (int(body["debitAmount"]["value"]), int(body["receiveAmount"]["value"])) == expected
@@ -139,7 +139,7 @@ def test_expired_quote_can_still_be_read(parties: Parties) -> None:
     ).json()
     parties.server.advance_clock(16)
 
-    # when it is read / then it is returned unchanged (§10)
+    # when it is read / then it is returned unchanged (§8)
     read = parties.op.get(created["id"], token=token)
     assert (read.status_code, read.json()) == (200, created)
 
@@ -202,6 +202,6 @@ def test_completed_expired_or_unknown_receivers_are_refused(parties: Parties) ->
     parties.server.advance_clock(6)
     unknown = completed["id"].rsplit("/", 1)[0] + "/00000000-0000-4000-8000-000000000000"
 
-    # when each is quoted / then 400 invalid receiver (§10)
+    # when each is quoted / then 400 invalid receiver (§8)
     for receiver in (completed["id"], expired["id"], unknown):
         assert rs(quote(parties, receiver)) == (400, "invalid receiver")

@@ -59,7 +59,7 @@ def test_duration_parts() -> None:
 
 
 def test_rafikis_fee_examples() -> None:
-    # given 50 + 1 % (rafiki-observed §11)
+    # given 50 + 1 % (docs/protocol-notes.md §8)
     settings = Settings(fees={"*": Fee(50, 100)})
     usd = ("USD", 2)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +12,10 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from jobs.models import Job, Profile, Quote
+from marketplace.open_payments import open_payments_client
+from marketplace.processes import local_wallet
 from tests import services
-from testwallet.testing import ClientIdentity, RunningWallet, running_wallet
-from worker.client import open_payments_client
+from testwallet.testing import ClientIdentity, RunningWallet
 
 FUNDER_BALANCE = 100_000
 
@@ -67,23 +67,13 @@ def stack(
             {"name": "pavel", "publicName": "Pavel", "assetCode": "USD", "assetScale": 2, "balance": "0"},
         ]
     }
-    with running_wallet(seed, log_path=tmp_path / "wallet.log", **wallet_options(request)) as wallet:
-        client = wallet.create_client("marketplace", public_name="Marketplace")
-        key = tmp_path / "private.pem"
-        key.write_bytes(client.private_key_pem)
-        os.chmod(key, 0o600)
-        env = {
-            "OP_CLIENT_WALLET_ADDRESS": client.url,
-            "OP_KEY_ID": client.key_id,
-            "OP_PRIVATE_KEY": str(key),
-            "OP_HTTP_HOSTS": "127.0.0.1",
-            "PUBLIC_BASE_URL": "http://testserver",
-        }
+    with local_wallet(tmp_path, seed, **wallet_options(request)) as (wallet, client, op_env):
+        env = {**op_env, "PUBLIC_BASE_URL": "http://testserver"}
         settings.OPEN_PAYMENTS = {
             **settings.OPEN_PAYMENTS,
             "CLIENT_WALLET_ADDRESS": client.url,
             "KEY_ID": client.key_id,
-            "PRIVATE_KEY": str(key),
+            "PRIVATE_KEY": op_env["OP_PRIVATE_KEY"],
             "HTTP_HOSTS": ["127.0.0.1"],
         }
         settings.PUBLIC_BASE_URL = "http://testserver"

@@ -28,10 +28,10 @@ from jobs import services
 from jobs.models import AttemptStatus as S
 from jobs.models import Job, PaymentAttempt, Profile, Quote
 from jobs.states import FINAL
+from marketplace.open_payments import open_payments_client
 from payments import OpenPaymentsError
 from testwallet.testing import running_wallet
 from worker import pipeline, reconciler
-from worker.client import open_payments_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

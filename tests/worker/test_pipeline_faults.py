@@ -170,7 +170,7 @@ def test_a_quote_that_expired_before_the_callback_is_replaced_and_the_job_ends_p
         paid = wait_for_status(attempt.pk, AttemptStatus.SUCCEEDED)
 
     # then a new quote was paid instead of the expired one, once
-    assert paid.quote_url != attempt.quote_url
+    assert paid.op_quote_url != attempt.op_quote_url
     assert_paid_once(stack, job, 500)
 
 
@@ -201,3 +201,41 @@ def test_the_reconciler_alone_completes_a_payment_whose_polling_message_was_lost
         # then the reconciler re-drives the poll and the job ends paid
         wait_for_status(attempt.pk, AttemptStatus.SUCCEEDED, timeout=90)
     assert_paid_once(stack, job, 900)
+
+
+def test_twenty_waits_then_a_503_still_end_paid_and_the_503_gets_the_first_backoff_step(
+    stack: Stack,
+) -> None:
+    # given a wallet that answers the grant continuation `too_fast` 20 times, then fails the outgoing
+    # payment once with a 503, and a worker whose waits are short
+    job, _ = job_with_quote(stack, amount=400)
+    with stack.worker(PAYMENT_MIN_WAIT_MS="20"):
+        browser, attempt = approve(job)
+        attempt = wait_for_status(attempt.pk, AttemptStatus.AWAITING_AUTHORIZATION)
+        stack.wallet.faults(
+            {
+                "routes": {
+                    "grant.continue": {"tooFastNext": 20},
+                    "outgoing-payments.create": {"errorNext": 1, "errorStatus": 503},
+                }
+            }
+        )
+
+        # when the funder authorizes
+        come_back(browser, attempt)
+
+        # then the job is paid once: twenty waits spent none of the failure budget
+        wait_for_status(attempt.pk, AttemptStatus.SUCCEEDED)
+    assert_paid_once(stack, job, 400)
+    assert stack.wallet.faults()["injected"] == {
+        "grant.continue": {"error": 0, "drop": 0, "too_fast": 20},
+        "outgoing-payments.create": {"error": 1, "drop": 0},
+    }
+    # and the retry after the 503 waited the first backoff step (0.5-1 s), counted as failure 1
+    log = max(stack.log_dir.glob("worker-*.log"), key=lambda path: path.stat().st_mtime)
+    retries = [line for line in log.read_text().splitlines() if "transient failure" in line]
+    assert len(retries) == 1
+    assert "transient failure 1 of 8" in retries[0]
+    countdown = float(retries[0].split("retrying in ")[1].split("s:")[0])
+    assert 0.5 <= countdown <= 1.0
+

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from jobs.models import AttemptStatus, GrantToken, Job, PaymentAttempt, Quote
 from jobs.services import job_quote_approve
+from marketplace.open_payments import open_payments_client
 from tests.worker.conftest import Stack, person
 from worker import pipeline, tokens
-from worker.client import open_payments_client
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -135,4 +135,5 @@ def test_a_link_on_a_warm_worker_costs_three_wallet_calls_and_three_statements(s
     assert attempt.status == AttemptStatus.AWAITING_AUTHORIZATION
     assert (attempt.lease_owner, attempt.lease_until) == (None, None)
     assert attempt.incoming_payment_requested_at is not None
-    assert all([attempt.incoming_payment_url, attempt.quote_url, attempt.client_nonce, attempt.payment_url])
+    learned = [attempt.incoming_payment_url, attempt.op_quote_url, attempt.client_nonce, attempt.payment_url]
+    assert all(learned)

@@ -1,11 +1,15 @@
-"""Resolving the wallet addresses users type into their profile."""
+"""Resolving the wallet address a person types on their profile: the one wallet call the web process
+makes, bounded as a whole (connect, headers and body together) by `OP_LOOKUP_DEADLINE_SECONDS`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from payments import NotFound, OpenPaymentsError, TransportError, UnsafeURLError
-from worker.client import open_payments_client
+from django.conf import settings
+
+from marketplace.open_payments import open_payments_client
+from payments import NotFound, OpenPaymentsError, TransportError, UnsafeURLError, deadline
 
 
 class WalletAddressRefused(Exception):
@@ -23,13 +27,21 @@ class ResolvedWallet:
     auth_server: str
 
 
-def resolve_wallet_address(address: str) -> ResolvedWallet:
-    """Fetches the wallet address (URL or $pointer) through the SSRF guard; refuses it with a reason."""
+def lookup_deadline() -> float:
+    """Seconds the whole look-up may take."""
+    values: dict[str, Any] = settings.OPEN_PAYMENTS
+    return float(values["LOOKUP_DEADLINE_SECONDS"])
+
+
+def wallet_address_resolve(address: str) -> ResolvedWallet:
+    """Fetches the wallet address (URL or $pointer) through the SSRF guard, within the look-up deadline;
+    refuses it with a reason."""
     text = address.strip()
     if not text:
         raise WalletAddressRefused("Enter your wallet address, e.g. https://wallet.example/alice.")
     try:
-        wallet = open_payments_client().wallet_addresses.get(text)
+        with deadline(lookup_deadline()):
+            wallet = open_payments_client().wallet_addresses.get(text)
     except UnsafeURLError as exc:
         raise WalletAddressRefused(f"{text} cannot be used as a wallet address: {exc}") from None
     except NotFound:

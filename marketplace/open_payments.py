@@ -1,8 +1,10 @@
-"""The Open Payments client of this process, built once from settings."""
+"""The Open Payments client of this process, built once from settings: the workers' for every payment
+step, the web process's for the one look-up it makes (`jobs.wallets`)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -19,7 +21,7 @@ REQUIRED = {
 
 def client_config() -> ClientConfig:
     """The client's configuration from `settings.OPEN_PAYMENTS`; names every missing variable."""
-    values = settings.OPEN_PAYMENTS
+    values: dict[str, Any] = settings.OPEN_PAYMENTS
     missing = [variable for key, variable in REQUIRED.items() if not values.get(key)]
     if missing:
         raise ImproperlyConfigured(f"Open Payments is not configured: set {', '.join(missing)}.")
@@ -29,6 +31,7 @@ def client_config() -> ClientConfig:
         key_id=values["KEY_ID"],
         private_key=load_private_key(values["PRIVATE_KEY"]),
         timeout=float(values["TIMEOUT_SECONDS"]),
+        deadline=float(values["DEADLINE_SECONDS"]),
         allowed_http_hosts=hosts,
         private_hosts=hosts,
     )
@@ -36,5 +39,5 @@ def client_config() -> ClientConfig:
 
 @lru_cache(maxsize=1)
 def open_payments_client() -> OpenPaymentsClient:
-    """One client (and so one pooled HTTP connection set) per worker process, made on first use."""
+    """One client (and so one pooled HTTP connection set) per process, made on first use."""
     return OpenPaymentsClient(client_config())
