@@ -9,9 +9,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from jobs.models import Profile
-from tests.worker.conftest import Stack
+from tests.worker.conftest import Stack, stack
 
 pytestmark = [pytest.mark.slow]
+__all__ = ["stack"]  # the local wallet fixture of the pipeline tests
 
 
 def save_wallet(address: str) -> tuple[int, str, Profile]:
