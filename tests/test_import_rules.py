@@ -1,5 +1,6 @@
-"""Imports run one way: `payments` stands alone, `worker` drives `jobs`, and `jobs` touches `worker` only
-to enqueue its tasks (so the web process never calls a wallet through the pipeline)."""
+"""Imports run one way: `payments` stands alone, `worker` drives `jobs` (writing attempts only through
+their lease), and `jobs` touches `worker` only to enqueue its tasks (so the web process never calls a
+wallet through the pipeline)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,12 @@ def test_jobs_imports_worker_only_for_its_tasks() -> None:
         for module, names in imports("jobs").items()
     }
     assert {module: names for module, names in uses.items() if names and names != ["worker:tasks"]} == {}
+
+
+def test_the_pipeline_writes_attempts_only_through_their_lease() -> None:
+    # then no worker module reaches the state machine (or a lease-less write) directly
+    direct = {
+        module: sorted(name for name in names if name.startswith("jobs.states"))
+        for module, names in imports("worker").items()
+    }
+    assert {module: names for module, names in direct.items() if names} == {}

@@ -30,7 +30,7 @@ from worker.failpoints import duplicate_deliveries
 
 log = logging.getLogger("worker.tasks")
 
-# Transient failures (timeouts, 5xx, 429) a step may meet before it gives up, counted from its first one.
+# Retries a step gets for transient failures (timeouts, 5xx, 429), counted from its first failure.
 MAX_FAILURES = 8
 # Waits (a busy lease, the grant's `wait`, `too_fast`) are not failures: the pipeline's own deadlines bound
 # them. This backstop on every reschedule of one step only stops a step that would wait forever.
@@ -71,7 +71,8 @@ class PipelineTask(DjangoTask[..., None]):
 
     def run_step(self, step: Callable[[str], pipeline.Next | None], attempt_id: str, failures: int) -> None:
         """Runs `step` and schedules what it asks for next. A wait runs it again after the wait, its
-        failure count untouched; a transient failure, with backoff, until MAX_FAILURES of them."""
+        failure count untouched; a transient failure, after a backoff, until MAX_FAILURES retries are
+        spent."""
         try:
             after = step(attempt_id)
         except pipeline.RetryLater as wait:
