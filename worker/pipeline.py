@@ -527,51 +527,72 @@ UNCONFIRMED = "We could not confirm this payment in time. Check your wallet befo
 
 @log_context()
 def poll(attempt_id: str) -> Next | None:
-    """Checks the payment once: paid, failed, or the next check scheduled with backoff."""
+    """Checks the payment once: paid, failed, or the next check scheduled with backoff.
+
+    Money may be moving, so an answer we cannot use (a refusal, a payment the wallet no longer shows) is
+    not a failure yet: the payment is checked again until `PAYMENT_CONFIRM_SECONDS` after consent, and
+    then ends as unconfirmed, telling the funder to check their wallet before paying again."""
     with step(attempt_id, status=S.PROCESSING) as lease:
         if lease is None:
             return None
-        attempt = lease.attempt
         failpoint("poll.before")
-        client = open_payments_client()
-        sent: int | None = None
-        if attempt.outgoing_payment_url:
-            outgoing = using_token(
-                lease,
-                "outgoing",
-                lambda token: client.outgoing_payments.get(attempt.outgoing_payment_url, token=token),
-            )
-            if outgoing.failed:
-                stopped = outgoing.sent_amount
-                lease.end(
-                    to=S.FAILED,
-                    sent_amount=stopped.value,
-                    error=f"Your wallet stopped the payment after sending {stopped.format()}.",
-                )
-                return None
-            sent = outgoing.sent_amount.value
-            lease.keep(sent_amount=sent)
-        incoming = with_incoming_token(
-            lease,
-            client.wallet_addresses.get(attempt.receiver_wallet),
-            lambda token: client.incoming_payments.get(attempt.incoming_payment_url, token=token),
-        )
-        if incoming.is_paid:
-            if sent == 0:
-                # The wallet settled between our two reads (the receipt would say nothing was sent): again.
-                return Next("poll", 0.5)
-            if lease.end(to=S.SUCCEEDED, received_amount=incoming.received_amount.value):
-                log.info("job paid")
-            return None
-        deadline = (attempt.authorized_at or attempt.updated_at) + timedelta(
-            seconds=pacing("CONFIRM_SECONDS")
-        )
-        if timezone.now() >= deadline:
-            lease.end(to=S.FAILED, error=UNCONFIRMED)
-            return None
-        lease.keep(polls=attempt.polls + 1, received_amount=incoming.received_amount.value)
-        return Next("poll", min(pacing("POLL_MAX_INTERVAL"), 0.5 * 2 ** min(attempt.polls, 10)))
+        try:
+            return settle(lease)
+        except OpenPaymentsError as exc:
+            if is_transient(exc):
+                raise
+            log.warning("payment could not be read: %s", exc)
+            return check_again(lease)
     return None
+
+
+def settle(lease: Lease) -> Next | None:
+    """Reads the outgoing, then the incoming payment, and ends the attempt or schedules the next check."""
+    attempt = lease.attempt
+    client = open_payments_client()
+    sent: int | None = None
+    if attempt.outgoing_payment_url:
+        outgoing = using_token(
+            lease,
+            "outgoing",
+            lambda token: client.outgoing_payments.get(attempt.outgoing_payment_url, token=token),
+        )
+        if outgoing.failed:
+            stopped = outgoing.sent_amount
+            lease.end(
+                to=S.FAILED,
+                sent_amount=stopped.value,
+                error=f"Your wallet stopped the payment after sending {stopped.format()}.",
+            )
+            return None
+        sent = outgoing.sent_amount.value
+        lease.keep(sent_amount=sent)
+    incoming = with_incoming_token(
+        lease,
+        client.wallet_addresses.get(attempt.receiver_wallet),
+        lambda token: client.incoming_payments.get(attempt.incoming_payment_url, token=token),
+    )
+    if incoming.is_paid:
+        if sent == 0:
+            # The wallet settled between our two reads (the receipt would say nothing was sent): again.
+            return Next("poll", 0.5)
+        if lease.end(to=S.SUCCEEDED, received_amount=incoming.received_amount.value):
+            log.info("job paid")
+        return None
+    lease.keep(received_amount=incoming.received_amount.value)
+    return check_again(lease)
+
+
+def check_again(lease: Lease) -> Next | None:
+    """The next check, with backoff; past the confirmation deadline, the attempt ends as unconfirmed."""
+    attempt = lease.attempt
+    deadline = (attempt.authorized_at or attempt.updated_at) + timedelta(seconds=pacing("CONFIRM_SECONDS"))
+    if timezone.now() >= deadline:
+        lease.end(to=S.FAILED, error=UNCONFIRMED)
+        return None
+    countdown = min(pacing("POLL_MAX_INTERVAL"), 0.5 * 2 ** min(attempt.polls, 10))
+    lease.keep(polls=attempt.polls + 1)
+    return Next("poll", countdown)
 
 
 # --- payments.cancel_grant ----------------------------------------------------------------------
