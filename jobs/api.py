@@ -1,7 +1,8 @@
 """The JSON API: approve a quote, read a job's payment status.
 
 Callers authenticate with their session (and then send the CSRF token on POSTs, as the pages do) or with
-`Authorization: Token <key>` (no CSRF: no browser sends that header by itself). Errors are
+`Authorization: Token <key>` (no CSRF: no browser sends that header by itself). A client that sent too
+many bad tokens gets 429 with Retry-After, whatever token it sends, until the lock-out ends. Errors are
 `{"error": "<plain words>"}`.
 """
 
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jobs import presenters, selectors, services
 from jobs.http import AuthenticatedRequest
 from jobs.models import Job, PaymentAttempt, Quote
+from marketplace import throttle
 from worker import tasks
 
 NOT_AUTHENTICATED = "Log in, or send Authorization: Token <key>."
@@ -51,16 +53,27 @@ def _authenticate(request: HttpRequest, view: View) -> HttpResponse | None:
     """Sets `request.user` from a token, or checks the session's CSRF token; an error when neither holds."""
     header = request.headers.get("Authorization", "")
     if header:
+        client = throttle.client(request)
+        locked = throttle.lockout(client)
+        if locked is not None:
+            return _throttled(locked)
         scheme, _, key = header.partition(" ")
         key = key.strip()
         user = services.api_token_authenticate(key) if scheme.lower() == "token" and key else None
         if user is None:
-            return _unauthorized(BAD_TOKEN)
+            locked = throttle.fail(client)
+            return _unauthorized(BAD_TOKEN) if locked is None else _throttled(locked)
         request.user = user
         return None
     if not request.user.is_authenticated:
         return _unauthorized(NOT_AUTHENTICATED)
     return _csrf_failure(request, view)
+
+
+def _throttled(locked: throttle.Lockout) -> HttpResponse:
+    response = error(locked.message, 429)
+    response["Retry-After"] = str(locked.seconds)
+    return response
 
 
 def _unauthorized(message: str) -> HttpResponse:
@@ -84,12 +97,12 @@ def _status_url(job_id: int) -> str:
     return reverse("api-job-payment", kwargs={"job_id": job_id})
 
 
-def _document(request: HttpRequest, attempt: PaymentAttempt) -> dict[str, object]:
+def _document(attempt: PaymentAttempt, viewer: selectors.PaymentViewer) -> dict[str, object]:
     job = attempt.job
     return presenters.payment_document(
         attempt,
-        history=selectors.job_attempts(job),
-        viewer_is_funder=job.funder_id == request.user.pk,
+        history=selectors.job_attempts_for(job, viewer),
+        viewer=viewer,
         status_url=_status_url(job.pk),
     )
 
@@ -108,7 +121,8 @@ def quote_approve(request: AuthenticatedRequest, job_id: int, quote_id: int) -> 
         return error(str(refusal), 403)
     if approval.created:
         tasks.generate_link.delay_on_commit(str(approval.attempt.pk))
-    response = JsonResponse(_document(request, approval.attempt), status=202)
+    funder = selectors.PaymentViewer(request.user.pk, is_funder=True, sees_details=True)
+    response = JsonResponse(_document(approval.attempt, funder), status=202)
     response["Location"] = _status_url(job_id)
     return response
 
@@ -116,11 +130,13 @@ def quote_approve(request: AuthenticatedRequest, job_id: int, quote_id: int) -> 
 @require_GET
 @api_view
 def job_payment(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
-    """`GET /api/jobs/<id>/payment`: the current attempt's status document, for the job's participants."""
+    """`GET /api/jobs/<id>/payment`: the current attempt's status document, as much of it as the viewer
+    may see (the funder and staff all of it, a provider who quoted their part)."""
     job = Job.objects.filter(pk=job_id).first()
-    if job is None or not selectors.job_follows_payment(job, request.user):
+    viewer = selectors.job_payment_viewer(job, request.user) if job else None
+    if job is None or viewer is None:
         return error(NO_JOB, 404)
     attempt = selectors.job_latest_attempt(job)
     if attempt is None:
         return error(NO_PAYMENT, 404)
-    return JsonResponse(_document(request, attempt))
+    return JsonResponse(_document(attempt, viewer))

@@ -143,6 +143,9 @@ class PaymentAttempt(models.Model):
     continue_token = models.CharField(max_length=500, blank=True)
     continue_wait = models.PositiveIntegerField(null=True, blank=True)
     interact_ref = models.CharField(max_length=200, blank=True)
+    # A `result` the finish redirect brought outside the funder's session (it carries no proof): applied
+    # only if the link expires unused.
+    reported_result = models.CharField(max_length=32, blank=True)
     continue_requested_at = models.DateTimeField(null=True, blank=True)
     link_ready_at = models.DateTimeField(null=True, blank=True)
     authorization_expires_at = models.DateTimeField(null=True, blank=True)

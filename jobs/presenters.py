@@ -1,6 +1,11 @@
 """What pages and the API show of jobs and payment attempts: badges, the payment panel, the status document.
 
-Nothing here reads secrets: tokens, nonces and `interact_ref` never reach a presenter's output.
+Nothing here reads secrets: tokens, nonces and `interact_ref` never reach a presenter's output. What else a
+viewer sees follows `selectors.PaymentViewer`: attempt ids, the funder's debit, errors and the wallets'
+records (quote, incoming and outgoing payment URLs) go to the funder and staff, the payment link to the
+funder alone; a provider sees whether their quote is being paid and what they receive. The attempt is
+kept in an `_attempt` field, which templates cannot read, so a template shows only what a property here
+lets through.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from jobs.models import AttemptStatus as S
 from jobs.models import Job, PaymentAttempt
 from jobs.money import Money
+from jobs.selectors import PaymentViewer
 from jobs.states import FINAL
 
 # How often the panel asks again, by attempt status; final statuses are not polled.
@@ -115,41 +121,83 @@ class PaymentPanel:
     """The payment panel of a job page, for one viewer."""
 
     job: Job
-    attempt: PaymentAttempt | None
-    viewer_is_funder: bool
+    _attempt: PaymentAttempt | None
+    viewer: PaymentViewer
+
+    @property
+    def viewer_is_funder(self) -> bool:
+        return self.viewer.is_funder
+
+    @property
+    def sees_details(self) -> bool:
+        return self.viewer.sees_details
+
+    @property
+    def pays_viewer(self) -> bool:
+        """The attempt pays one of the viewer's own quotes."""
+        return self._attempt is not None and self.viewer.is_paid_by(self._attempt)
+
+    @property
+    def pays_another_quote(self) -> bool:
+        """The viewer is a provider and the attempt pays someone else's quote."""
+        return self._attempt is not None and not self.sees_details and not self.pays_viewer
 
     @property
     def state(self) -> str:
-        return self.attempt.status if self.attempt else "none"
+        return self._attempt.status if self._attempt else "none"
 
     @property
     def poll_seconds(self) -> int | None:
         return POLL_SECONDS.get(self.state)
 
     @property
+    def attempt_id(self) -> str:
+        """The attempt's id, for the funder and staff only: whoever knows it can answer its finish link."""
+        return str(self._attempt.pk) if self._attempt and self.sees_details else ""
+
+    @property
     def debit(self) -> Money | None:
-        return attempt_debit(self.attempt) if self.attempt else None
+        """What the funder's wallet pays: the funder's and staff's to see."""
+        return attempt_debit(self._attempt) if self._attempt and self.sees_details else None
 
     @property
     def receive(self) -> Money | None:
-        return attempt_receive(self.attempt) if self.attempt else None
+        """What the provider receives: for the funder, staff and that provider."""
+        if self._attempt and (self.sees_details or self.pays_viewer):
+            return attempt_receive(self._attempt)
+        return None
+
+    @property
+    def shows_amounts(self) -> bool:
+        return self.sees_details or self.pays_viewer
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the link stops working: the funder's and staff's to see."""
+        return self._attempt.authorization_expires_at if self._attempt and self.sees_details else None
 
     @property
     def error(self) -> str | None:
-        return attempt_error(self.attempt) if self.attempt else None
+        """Why the attempt did not pay, told to the funder and staff (it can be about the funder's money)."""
+        return attempt_error(self._attempt) if self._attempt and self.sees_details else None
+
+    @property
+    def took_no_money(self) -> bool:
+        """An ended attempt that never created an outgoing payment, told to the funder and staff."""
+        return self._attempt is not None and self.sees_details and not self._attempt.outgoing_payment_url
 
     @property
     def payment_url(self) -> str:
         """The wallet's consent link, for the funder only and only while it can be used."""
-        if self.viewer_is_funder and self.state == S.AWAITING_AUTHORIZATION and self.attempt:
-            link = self.attempt.payment_url
+        if self.viewer_is_funder and self.state == S.AWAITING_AUTHORIZATION and self._attempt:
+            link = self._attempt.payment_url
             return link if is_web_link(link) else ""
         return ""
 
     @property
     def link_expired(self) -> bool:
         """The link's time is up but the attempt has not been expired yet (the worker gets to it shortly)."""
-        expires = self.attempt.authorization_expires_at if self.attempt else None
+        expires = self.expires_at
         return self.state == S.AWAITING_AUTHORIZATION and expires is not None and expires <= timezone.now()
 
     @property
@@ -167,107 +215,167 @@ class PaymentPanel:
 
     @property
     def receipt(self) -> Receipt | None:
-        return Receipt(self.attempt) if self.attempt and self.state == S.SUCCEEDED else None
+        if self._attempt and self.state == S.SUCCEEDED and (self.sees_details or self.pays_viewer):
+            return Receipt(self._attempt, full=self.sees_details)
+        return None
 
     @property
     def can_retry(self) -> bool:
         return self.viewer_is_funder and self.state in FINAL and self.state != S.SUCCEEDED
 
     @property
+    def retry_quote_id(self) -> int | None:
+        return self._attempt.quote_id if self._attempt and self.can_retry else None
+
+    @property
     def job_badge(self) -> Badge:
         """The job's badge as this panel sees it (the page's header follows the panel)."""
-        return job_badge(self.job.status, self.attempt.status if self.attempt else None)
+        return job_badge(self.job.status, self._attempt.status if self._attempt else None)
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def attempt_summary(attempt: PaymentAttempt) -> dict[str, object]:
-    """One attempt of the history, as the API lists it."""
+def attempt_summary(attempt: PaymentAttempt, viewer: PaymentViewer) -> dict[str, object]:
+    """One attempt of the history, as the API lists it; ids, the debit and the error for the funder and
+    staff only (a provider's history holds only the attempts paying their quotes)."""
+    full = viewer.sees_details
     receive = attempt_receive(attempt)
     return {
-        "pendingId": str(attempt.pk),
+        "pendingId": str(attempt.pk) if full else None,
         "status": attempt.status,
         "success": attempt.status == S.SUCCEEDED,
-        "quoteId": attempt.quote_id,
-        "amount": attempt_debit(attempt).as_json(),
-        "receiveAmount": receive.as_json() if receive else None,
-        "error": attempt_error(attempt),
+        "quoteId": attempt.quote_id if full or viewer.is_paid_by(attempt) else None,
+        "amount": attempt_debit(attempt).as_json() if full else None,
+        "receiveAmount": receive.as_json() if receive and (full or viewer.is_paid_by(attempt)) else None,
+        "error": attempt_error(attempt) if full else None,
         "createdAt": _iso(attempt.created_at),
         "finishedAt": _iso(attempt.finished_at),
     }
 
 
 def payment_document(
-    attempt: PaymentAttempt, *, history: Iterable[PaymentAttempt], viewer_is_funder: bool, status_url: str
+    attempt: PaymentAttempt, *, history: Iterable[PaymentAttempt], viewer: PaymentViewer, status_url: str
 ) -> dict[str, object]:
-    """The status document of the job's current attempt (`GET /api/jobs/<id>/payment`)."""
+    """The status document of the job's current attempt (`GET /api/jobs/<id>/payment`).
+
+    Every viewer gets the same keys; what they may not see is null. A provider gets the status, and the
+    quote id and receive amount only when the attempt pays their quote.
+    """
+    full, theirs = viewer.sees_details, viewer.is_paid_by(attempt)
     debit, receive = attempt_debit(attempt), attempt_receive(attempt)
-    payment_url = PaymentPanel(attempt.job, attempt, viewer_is_funder).payment_url or None
+    payment_url = PaymentPanel(attempt.job, attempt, viewer).payment_url or None
     return {
         "jobId": attempt.job_id,
-        "pendingId": str(attempt.pk),
+        "pendingId": str(attempt.pk) if full else None,
         "status": attempt.status,
         "final": attempt.status in FINAL,
         "success": attempt.status == S.SUCCEEDED,
         "paymentUrl": payment_url,
         "redirectUrl": payment_url,
-        "quoteId": attempt.quote_id,
-        "walletQuoteId": attempt.op_quote_url or None,
-        "incomingPaymentId": attempt.incoming_payment_url or None,
-        "outgoingPaymentId": attempt.outgoing_payment_url or None,
-        "amount": debit.as_json(),
-        "receiveAmount": receive.as_json() if receive else None,
-        "assetCode": debit.asset_code,
-        "assetScale": debit.asset_scale,
-        "expiresAt": _iso(attempt.authorization_expires_at),
-        "error": attempt_error(attempt),
+        "quoteId": attempt.quote_id if full or theirs else None,
+        "walletQuoteId": (attempt.op_quote_url or None) if full else None,
+        "incomingPaymentId": (attempt.incoming_payment_url or None) if full else None,
+        "outgoingPaymentId": (attempt.outgoing_payment_url or None) if full else None,
+        "amount": debit.as_json() if full else None,
+        "receiveAmount": receive.as_json() if receive and (full or theirs) else None,
+        "assetCode": debit.asset_code if full else None,
+        "assetScale": debit.asset_scale if full else None,
+        "expiresAt": _iso(attempt.authorization_expires_at) if full else None,
+        "error": attempt_error(attempt) if full else None,
         "createdAt": _iso(attempt.created_at),
         "updatedAt": _iso(attempt.updated_at),
         "statusUrl": status_url,
-        "attempts": [attempt_summary(past) for past in history],
+        "attempts": [attempt_summary(past, viewer) for past in history],
     }
 
 
 @dataclass(frozen=True)
 class AttemptRow:
-    """One line of a job's attempt history."""
+    """One line of a job's attempt history, for one viewer (a provider's rows pay their own quotes)."""
 
-    attempt: PaymentAttempt
+    _attempt: PaymentAttempt
+    viewer: PaymentViewer
 
     @property
     def badge(self) -> Badge:
-        return attempt_badge(self.attempt.status)
+        return attempt_badge(self._attempt.status)
 
     @property
-    def debit(self) -> Money:
-        return attempt_debit(self.attempt)
+    def attempt_id(self) -> str:
+        return str(self._attempt.pk) if self.viewer.sees_details else ""
+
+    @property
+    def debit(self) -> Money | None:
+        return attempt_debit(self._attempt) if self.viewer.sees_details else None
 
     @property
     def receive(self) -> Money | None:
-        return attempt_receive(self.attempt)
+        return attempt_receive(self._attempt)
 
     @property
     def error(self) -> str | None:
-        return attempt_error(self.attempt)
+        return attempt_error(self._attempt) if self.viewer.sees_details else None
+
+    @property
+    def created_at(self) -> datetime:
+        return self._attempt.created_at
+
+    @property
+    def finished_at(self) -> datetime | None:
+        return self._attempt.finished_at
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a paid attempt moved, between which wallets, and when."""
+    """What a paid attempt moved, between which wallets, and when: in `full` for the funder and staff;
+    for the provider it paid, what they received, in which wallet, and when."""
 
-    attempt: PaymentAttempt
+    _attempt: PaymentAttempt
+    full: bool
 
     @property
-    def debited(self) -> Money:
+    def debited(self) -> Money | None:
         # The quote's debit amount is what left the funder's wallet, fees included; the payment's
         # sentAmount stops at the receive amount when the wallet charges a fee.
-        return attempt_debit(self.attempt)
+        return attempt_debit(self._attempt) if self.full else None
 
     @property
     def received(self) -> Money | None:
-        attempt = self.attempt
+        attempt = self._attempt
         if attempt.received_amount is not None and attempt.receive_asset_scale is not None:
             return Money(attempt.received_amount, attempt.receive_asset_code, attempt.receive_asset_scale)
         return attempt_receive(attempt)
+
+    @property
+    def sender_wallet(self) -> str:
+        return self._attempt.sender_wallet if self.full else ""
+
+    @property
+    def receiver_wallet(self) -> str:
+        return self._attempt.receiver_wallet
+
+    @property
+    def incoming_payment_url(self) -> str:
+        return self._attempt.incoming_payment_url if self.full else ""
+
+    @property
+    def outgoing_payment_url(self) -> str:
+        return self._attempt.outgoing_payment_url if self.full else ""
+
+    @property
+    def approved_at(self) -> datetime | None:
+        return self._attempt.created_at if self.full else None
+
+    @property
+    def authorized_at(self) -> datetime | None:
+        return self._attempt.authorized_at if self.full else None
+
+    @property
+    def paid_at(self) -> datetime | None:
+        return self._attempt.finished_at
+
+    @property
+    def attempt_id(self) -> str:
+        return str(self._attempt.pk) if self.full else ""

@@ -4,9 +4,10 @@ attempts (writes are in `jobs.services`)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import TypedDict
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import OuterRef, QuerySet, Subquery
 from django_stubs_ext import WithAnnotations
 
@@ -30,15 +31,50 @@ def job_follows_payment(job: Job, user: AbstractBaseUser | AnonymousUser) -> boo
     return job.funder_id == user.pk or job.quotes.filter(provider_id=user.pk).exists()
 
 
+@dataclass(frozen=True)
+class PaymentViewer:
+    """Someone who may follow a job's payment, and how much of it they may see.
+
+    The funder and staff see every attempt in full (ids, wallet records); a provider who quoted sees
+    only the attempts that pay one of their quotes, and of those only what they receive.
+    """
+
+    user_id: int
+    is_funder: bool
+    sees_details: bool
+    quote_ids: frozenset[int] = frozenset()
+
+    def is_paid_by(self, attempt: PaymentAttempt) -> bool:
+        """Whether `attempt` pays one of the viewer's own quotes."""
+        return attempt.quote_id in self.quote_ids
+
+
+def job_payment_viewer(job: Job, user: User) -> PaymentViewer | None:
+    """How `user` may follow the job's payment: as its funder, as staff who may read payment attempts, as
+    a provider who quoted on it; None when they may not follow it at all."""
+    if not user.is_authenticated:
+        return None
+    if job.funder_id == user.pk:
+        return PaymentViewer(user.pk, is_funder=True, sees_details=True)
+    if user.is_staff and user.has_perm("jobs.view_paymentattempt"):
+        return PaymentViewer(user.pk, is_funder=False, sees_details=True)
+    quote_ids = frozenset(job.quotes.filter(provider_id=user.pk).values_list("pk", flat=True))
+    if not quote_ids:
+        return None
+    return PaymentViewer(user.pk, is_funder=False, sees_details=False, quote_ids=quote_ids)
+
+
 def job_quotes_for(job: Job, user: AbstractBaseUser) -> QuerySet[Quote]:
     """The quotes on the job that `user` may see: all of them for the funder, their own for a provider."""
     quotes = job.quotes.select_related("provider")
     return quotes if job.funder_id == user.pk else quotes.filter(provider_id=user.pk)
 
 
-def job_attempts(job: Job) -> QuerySet[PaymentAttempt]:
-    """The job's payment attempts, newest first."""
-    return job.attempts.select_related("quote").order_by("-created_at")
+def job_attempts_for(job: Job, viewer: PaymentViewer) -> QuerySet[PaymentAttempt]:
+    """The job's payment attempts `viewer` may see, newest first: all of them for the funder and staff,
+    those paying their own quotes for a provider."""
+    attempts = job.attempts.select_related("quote").order_by("-created_at")
+    return attempts if viewer.sees_details else attempts.filter(quote_id__in=viewer.quote_ids)
 
 
 def attempt_get(attempt_id: uuid.UUID) -> PaymentAttempt | None:

@@ -83,6 +83,20 @@ def quote_create(*, job: Job, provider: User, amount_value: int, note: str) -> Q
     )
 
 
+def quote_asset_changed(quote: Quote, provider: Profile) -> str:
+    """Why a quote can no longer be paid: the provider's wallet now holds another asset (or scale) than
+    the quote is priced in, so their wallet could not take the amount the quote asks for."""
+    if provider.asset_code != quote.asset_code:
+        return (
+            f"The provider's wallet now holds {provider.asset_code}, but their quote is in "
+            f"{quote.asset_code}; ask them to quote again."
+        )
+    return (
+        f"The provider's wallet now counts {provider.asset_code} to {provider.asset_scale} decimal places, "
+        f"but their quote counts {quote.asset_scale}; ask them to quote again."
+    )
+
+
 @dataclass(frozen=True)
 class Approval:
     """The attempt an approval answers with, and whether this call created it."""
@@ -109,8 +123,10 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: User) -> Approval:
         sender, receiver = profile_get_or_create(funder), profile_get_or_create(quote.provider)
         if not sender.has_wallet:
             raise ActionRefused(NO_FUNDER_WALLET)
-        if not receiver.has_wallet:
+        if not receiver.has_wallet or receiver.asset_scale is None:
             raise ActionRefused(NO_PROVIDER_WALLET)
+        if (receiver.asset_code, receiver.asset_scale) != (quote.asset_code, quote.asset_scale):
+            raise ActionRefused(quote_asset_changed(quote, receiver))
         try:
             with transaction.atomic():
                 attempt = PaymentAttempt.objects.create(
@@ -120,9 +136,6 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: User) -> Approval:
             # Another request won the race between our read and our insert.
             return Approval(PaymentAttempt.objects.get(job=job, status__in=LIVE_STATUSES), created=False)
     return Approval(attempt, created=True)
-
-
-
 
 
 def user_create(*, username: str, password: str, is_funder: bool, is_provider: bool) -> User:
@@ -164,6 +177,7 @@ DECLINED_IN_WALLET = "You declined the payment in your wallet."
 INTERACTION_EXPIRED = "The approval in your wallet expired before it was completed."
 GRANT_INVALID = "Your wallet says this payment link is no longer valid."
 WALLET_FAILED = "Your wallet could not complete the approval."
+LINK_EXPIRED = "This payment link expired before it was authorized. Get a new link to pay."
 # The `result` values wallets send instead of a hash (Rafiki's interaction routes).
 FINISH_RESULTS: dict[str, tuple[str, str]] = {
     "grant_rejected": (AttemptStatus.DECLINED, DECLINED_IN_WALLET),
@@ -172,16 +186,25 @@ FINISH_RESULTS: dict[str, tuple[str, str]] = {
 }
 
 
-def attempt_finish(*, attempt: PaymentAttempt, received_hash: str, interact_ref: str, result: str) -> str:
-    """Applies the wallet's finish redirect to an attempt awaiting authorization; returns the new status.
+def attempt_finish(
+    *, attempt: PaymentAttempt, received_hash: str, interact_ref: str, result: str, by_funder: bool
+) -> str:
+    """Applies the wallet's finish redirect to an attempt awaiting authorization; returns its status.
 
-    With `result` the funder declined or the interaction ended: the attempt becomes final. Otherwise the
-    hash must match this attempt's nonces, and the attempt becomes authorized (once: a replay finds it
-    no longer awaiting). Raises FinishRefused, changing nothing, on anything else.
+    A `result` (the funder declined, or the interaction ended) carries no proof that the funder's wallet
+    sent it: in the funder's own session (`by_funder`) it ends the attempt; from anyone else it is only
+    noted, changes nothing now, and names the outcome if the link expires unused (a funder who declined
+    on a phone without a session still has their decline recorded). Otherwise the hash must match this
+    attempt's nonces, and the attempt becomes authorized (once: a replay finds it no longer awaiting).
+    Raises FinishRefused, changing nothing, on anything else.
     """
     awaiting = AttemptStatus.AWAITING_AUTHORIZATION
     if attempt.status != awaiting:
         raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
+    if result and not by_funder:
+        if result in FINISH_RESULTS:
+            PaymentAttempt.objects.filter(pk=attempt.pk, status=awaiting).update(reported_result=result)
+        return awaiting
     if result:
         status, error = FINISH_RESULTS.get(result, (AttemptStatus.FAILED, WALLET_FAILED))
         if not states.transition(attempt.pk, to=status, source=awaiting, error=error):
@@ -210,6 +233,11 @@ def attempt_finish(*, attempt: PaymentAttempt, received_hash: str, interact_ref:
     if not authorized:
         raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
     return AttemptStatus.AUTHORIZED
+
+
+def attempt_expiry(attempt: PaymentAttempt) -> tuple[str, str]:
+    """The status and message an unused payment link ends with: what its wallet reported, if anything."""
+    return FINISH_RESULTS.get(attempt.reported_result, (AttemptStatus.EXPIRED, LINK_EXPIRED))
 
 
 @dataclass(frozen=True)

@@ -55,4 +55,3 @@ def transition(attempt_id: uuid.UUID | str, *, to: str, source: str | None = Non
         if changed:
             Job.objects.filter(attempts__pk=attempt_id).update(status=Job.Status.PAID, paid_at=now)
     return changed
-

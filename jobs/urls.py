@@ -10,7 +10,7 @@ urlpatterns = [
     path("", jobs.home, name="home"),
     # People
     path("signup", accounts.signup, name="signup"),
-    path("login", auth_views.LoginView.as_view(template_name="jobs/login.html"), name="login"),
+    path("login", accounts.LoginView.as_view(), name="login"),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("profile", accounts.profile, name="profile"),
     # Jobs and quotes

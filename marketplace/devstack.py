@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from marketplace.demo import DEMO_PASSWORD
+from marketplace.flower import DEMO_FLAG
 from marketplace.processes import (
     ENTRY_POINTS,
     PYTHON,
@@ -27,6 +28,9 @@ from marketplace.processes import (
     Process,
     answers,
 )
+
+# Flower's configuration file: it refuses to run Flower without a log-in (see marketplace.flower).
+FLOWER_CONF = ROOT / "marketplace" / "flowerconfig.py"
 
 
 def say(message: str) -> None:
@@ -131,9 +135,9 @@ def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat"
     if "beat" in processes:
         stack.beat(var_dir / "celerybeat-schedule")
     if "flower" in processes:
-        stack.start(
-            "flower", [PYTHON, *ENTRY_POINTS["flower"], f"--address={host}", f"--port={env['FLOWER_PORT']}"]
-        )
+        flower_args = [f"--conf={FLOWER_CONF}", f"--address={host}", f"--port={env['FLOWER_PORT']}"]
+        # Without a log-in only on a loopback DEMO_HOST with DEBUG on (marketplace.flower decides).
+        stack.start("flower", [PYTHON, *ENTRY_POINTS["flower"], *flower_args], env={**env, DEMO_FLAG: "1"})
     # The web process last: the others start while it is waited for.
     if "web" in processes:
         stack.web(host, int(env["WEB_PORT"]))

@@ -1,10 +1,17 @@
-"""`/healthz`: whether the database, the broker and at least one worker are up, as JSON."""
+"""`/healthz`: whether the database, the broker and at least one worker are up, as JSON.
+
+Anyone learns up or down (200 or 503, `{"status": "ok" | "down"}`); what is down, and the checks' details
+(worker names, database vendor, broker transport, errors), only staff or a caller sending
+`Authorization: Bearer <HEALTHZ_TOKEN>`.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connection
 from django.db.utils import Error as DatabaseError
 from django.http import HttpRequest, JsonResponse
@@ -60,11 +67,29 @@ def run_check(name: str) -> dict[str, object]:
         return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
 
 
+def shows_details(request: HttpRequest) -> bool:
+    """Whether the caller presents the configured HEALTHZ_TOKEN as a bearer token, or is staff."""
+    token: str = settings.HEALTHZ_TOKEN
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    # Compared as bytes: compare_digest refuses str with characters beyond ASCII.
+    matches = hmac.compare_digest(presented.strip().encode(), token.encode())
+    if token and scheme.lower() == "bearer" and matches:
+        return True
+    try:
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_active and user.is_staff)
+    except DatabaseError:
+        # The session lives in the database, which may be what is down: up or down is still answered.
+        return False
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when every check passes; 503 naming what is down otherwise."""
+    """200 when every check passes, 503 otherwise; what is down and why only for `shows_details`."""
     results = {name: run_check(name) for name in CHECKS}
     down = [name for name, result in results.items() if not result["ok"]]
-    body = {"status": "ok" if not down else "down", "down": down, "checks": results}
+    body: dict[str, object] = {"status": "ok" if not down else "down"}
+    if shows_details(request):
+        body.update(down=down, checks=results)
     return JsonResponse(body, status=503 if down else 200)

@@ -7,6 +7,7 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF
 
 from marketplace.env import env_bool, env_int, env_list, env_str
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Static files from the web process itself (gunicorn serves no files), straight from the apps.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -103,6 +105,46 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 X_FRAME_OPTIONS = "DENY"
+# Pages run only the scripts and styles of our own static files (no inline script, no inline style:
+# base.html turns off the <style> htmx would inject), and no other site may frame them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# The header a TLS-terminating proxy in front of the web process sets to "https" (e.g. X-Forwarded-Proto);
+# set it only behind such a proxy, which must overwrite the header whatever the client sent.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER", "").strip().upper().replace("-", "_")
+SECURE_PROXY_SSL_HEADER = (
+    (_proxy_ssl_header if _proxy_ssl_header.startswith("HTTP_") else f"HTTP_{_proxy_ssl_header}", "https")
+    if _proxy_ssl_header
+    else None
+)
+# Browsers keep to https for this long once they saw the site over https (a year when it is served there).
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 31_536_000 if not DEBUG and PUBLIC_BASE_URL.startswith("https://") else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+# `/healthz` names the workers, the database vendor and the broker only to staff or to a caller sending
+# `Authorization: Bearer <this token>`; everyone else gets up or down.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+# How many failed log-ins (web, admin, API tokens) lock out one account, or one client, for LOCKOUT_MINUTES
+# (failures count for as long). A client is its address; behind a proxy, the last address of the header
+# CLIENT_IP_HEADER (e.g. X-Forwarded-For), the one that proxy appended.
+LOGIN_THROTTLE: dict[str, Any] = {
+    "ACCOUNT_FAILURES": env_int("LOGIN_ACCOUNT_FAILURES", 5),
+    "CLIENT_FAILURES": env_int("LOGIN_CLIENT_FAILURES", 20),
+    "LOCKOUT_MINUTES": env_int("LOGIN_LOCKOUT_MINUTES", 15),
+    "CLIENT_IP_HEADER": env_str("CLIENT_IP_HEADER", ""),
+}
 
 # INTERNATIONALISATION
 LANGUAGE_CODE = "en-us"
@@ -195,6 +237,8 @@ PAYMENT_PIPELINE: dict[str, Any] = {
     "STALE_SECONDS": env_int("PAYMENT_STALE_SECONDS", 60),
     # The shortest wait before a step runs again (a busy lease, a wallet's `wait`, `too_fast`), in ms.
     "MIN_WAIT_MS": env_int("PAYMENT_MIN_WAIT_MS", 1000),
+    # A quote in the provider's own asset whose fee is more than this share of the price is refused.
+    "MAX_FEE_PERCENT": env_int("PAYMENT_MAX_FEE_PERCENT", 20),
 }
 # The local wallet's admin API, used by the demo data command only.
 TESTWALLET_URL = env_str("TESTWALLET_URL", "http://127.0.0.1:4000")

@@ -4,6 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from marketplace.health import healthz
+from marketplace.throttle import AdminLoginForm
+
+# The admin's log-in is throttled like the site's (every other admin page already requires staff).
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

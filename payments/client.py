@@ -127,7 +127,7 @@ class HTTPRequester:
             return None
         try:
             return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise ResponseValidationError(f"{shown} returned a body that is not JSON") from None
 
     def close(self) -> None:

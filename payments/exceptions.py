@@ -208,6 +208,18 @@ class ResponseValidationError(OpenPaymentsError):
     """A response body did not have the shape the Open Payments spec promises."""
 
 
+# What is kept of an error body's code and description: they end up in messages, logs and stored errors, and
+# a wallet's error body is as untrusted as the rest of what it sends.
+_MAX_CODE_LENGTH = 100
+_MAX_DESCRIPTION_LENGTH = 500
+
+
+def _shortened(text: object, limit: int) -> str | None:
+    if not isinstance(text, str):
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 _BY_STATUS: dict[int, type[HTTPError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -232,11 +244,12 @@ def error_from_response(
     code = description = None
     try:
         error = json.loads(content).get("error")
-    except (ValueError, UnicodeDecodeError, AttributeError):
+    except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
+        # RecursionError: a body nested deeper than the parser goes.
         error = None
     if isinstance(error, dict):
-        code = error.get("code") if isinstance(error.get("code"), str) else None
-        description = error.get("description") if isinstance(error.get("description"), str) else None
+        code = _shortened(error.get("code"), _MAX_CODE_LENGTH)
+        description = _shortened(error.get("description"), _MAX_DESCRIPTION_LENGTH)
     if status == 400 and code == "too_fast":
         wait = 5 if wait is None else wait
         return TooFast(wait=wait, status=status, code=code, description=description, method=method, url=url)

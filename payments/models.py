@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from .exceptions import ResponseValidationError
 
 __all__ = [
+    "MAX_CONTINUE_WAIT_SECONDS",
+    "MAX_TOKEN_LIFETIME_SECONDS",
     "AccessItem",
     "AccessToken",
     "Amount",
@@ -32,6 +36,35 @@ __all__ = [
 _UINT64_MAX = 2**64 - 1
 T = TypeVar("T")
 
+# A wallet that asks us to wait longer than this before continuing a grant is refused, not obeyed: honouring
+# it would park a payment (and the worker holding it) for as long as the wallet likes. Rafiki asks for 5 s
+# (docs/protocol-notes.md §3); an hour is far beyond any honest wait.
+MAX_CONTINUE_WAIT_SECONDS = 3600
+# An access token said to live longer than a year is refused: no wallet issues such tokens (Rafiki: 600 s,
+# docs/protocol-notes.md §3), and expiry arithmetic on absurd lifetimes overflows datetime.
+MAX_TOKEN_LIFETIME_SECONDS = 365 * 24 * 3600
+
+# Length caps for strings the spec leaves unbounded: far above what wallets send (Rafiki's URLs are under
+# 150 characters, its tokens 20, its interaction nonces 16), and within what the pipeline stores, so a
+# hostile wallet cannot hand us megabytes to keep, log or show.
+_MAX_TEXT_LENGTH = 1024
+_MAX_URL_LENGTH = 500
+_MAX_REDIRECT_LENGTH = 1000  # the consent URL also carries the client's name and URI in its query
+_MAX_TOKEN_LENGTH = 500
+_MAX_NONCE_LENGTH = 100
+_MAX_ASSET_CODE_LENGTH = 16
+_MAX_ILP_ADDRESS_LENGTH = 1023  # the spec's maxLength
+_MAX_ACCESS_ITEMS = 3  # the spec's maxItems
+
+# Control characters, bidirectional overrides (which make shown text read other than it is) and lone
+# surrogates (which JSON can carry but UTF-8 cannot encode).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_INCOMING_PAYMENT_URL = re.compile(r"https?://.+/incoming-payments/.+")
+
 
 # --- reading JSON -------------------------------------------------------------------------------
 
@@ -42,26 +75,78 @@ def _obj(data: object, where: str) -> Mapping[str, Any]:
     return data
 
 
-def _str(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
+def _text(value: object, name: str, max_length: int = _MAX_TEXT_LENGTH) -> str:
     if not isinstance(value, str) or not value:
-        raise ResponseValidationError(f"{where}.{key}: expected a non-empty string")
+        raise ResponseValidationError(f"{name}: expected a non-empty string")
+    if len(value) > max_length:
+        raise ResponseValidationError(f"{name}: longer than {max_length} characters")
+    if _UNPRINTABLE.search(value):
+        raise ResponseValidationError(f"{name}: contains control characters")
     return value
 
 
-def _opt_str(data: Mapping[str, Any], key: str, where: str) -> str | None:
-    return None if data.get(key) is None else _str(data, key, where)
+def _str(data: Mapping[str, Any], key: str, where: str, *, max_length: int = _MAX_TEXT_LENGTH) -> str:
+    return _text(data.get(key), f"{where}.{key}", max_length)
 
 
-def _int(data: Mapping[str, Any], key: str, where: str) -> int:
+def _opt_str(
+    data: Mapping[str, Any], key: str, where: str, *, max_length: int = _MAX_TEXT_LENGTH
+) -> str | None:
+    return None if data.get(key) is None else _str(data, key, where, max_length=max_length)
+
+
+def _ascii(data: Mapping[str, Any], key: str, where: str, *, max_length: int) -> str:
+    """A string of visible ASCII characters: a token or code that goes into headers and columns as is."""
+    value = _str(data, key, where, max_length=max_length)
+    if not _VISIBLE_ASCII.fullmatch(value):
+        raise ResponseValidationError(f"{where}.{key}: expected visible ASCII characters only")
+    return value
+
+
+def _is_web_url(text: str) -> bool:
+    if not _VISIBLE_ASCII.fullmatch(text):
+        return False
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _url(data: Mapping[str, Any], key: str, where: str, *, max_length: int = _MAX_URL_LENGTH) -> str:
+    value = _str(data, key, where, max_length=max_length)
+    if not _is_web_url(value):
+        raise ResponseValidationError(f"{where}.{key}: expected an absolute http(s) URL")
+    return value
+
+
+def _opt_url(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    return None if data.get(key) is None else _url(data, key, where)
+
+
+def _receiver(data: Mapping[str, Any], key: str, where: str) -> str:
+    value = _url(data, key, where)
+    if not _INCOMING_PAYMENT_URL.fullmatch(value):
+        raise ResponseValidationError(f"{where}.{key}: expected an incoming payment URL")
+    return value
+
+
+def _opt_receiver(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    return None if data.get(key) is None else _receiver(data, key, where)
+
+
+def _int(data: Mapping[str, Any], key: str, where: str, low: int, high: int, unit: str = "") -> int:
     value = data.get(key)
-    if type(value) is not int:
-        raise ResponseValidationError(f"{where}.{key}: expected an integer")
+    if type(value) is not int or not low <= value <= high:
+        raise ResponseValidationError(f"{where}.{key}: expected an integer from {low} to {high}{unit}")
     return value
 
 
-def _opt_int(data: Mapping[str, Any], key: str, where: str) -> int | None:
-    return None if data.get(key) is None else _int(data, key, where)
+def _opt_int(
+    data: Mapping[str, Any], key: str, where: str, low: int, high: int, unit: str = ""
+) -> int | None:
+    return None if data.get(key) is None else _int(data, key, where, low, high, unit)
 
 
 def _bool(data: Mapping[str, Any], key: str, where: str, default: bool | None = None) -> bool:
@@ -71,15 +156,30 @@ def _bool(data: Mapping[str, Any], key: str, where: str, default: bool | None = 
     return value
 
 
+def _list(
+    data: Mapping[str, Any], key: str, where: str, *, required: bool = False, max_items: int | None = None
+) -> list[Any]:
+    """A JSON array; a missing or null one is empty unless ``required``."""
+    value = data.get(key)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        raise ResponseValidationError(f"{where}.{key}: expected a list")
+    if max_items is not None and len(value) > max_items:
+        raise ResponseValidationError(f"{where}.{key}: more than {max_items} items")
+    return value
+
+
 def _time(data: Mapping[str, Any], key: str, where: str) -> datetime.datetime:
-    text = _str(data, key, where)
+    """An RFC 3339 date-time with its offset, as an aware datetime in UTC."""
+    text = _str(data, key, where, max_length=64)
+    if not _RFC3339.fullmatch(text):
+        raise ResponseValidationError(f"{where}.{key}: expected an RFC 3339 date-time")
     try:
-        parsed = datetime.datetime.fromisoformat(text)
-    except ValueError:
+        return datetime.datetime.fromisoformat(text.upper()).astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        # Out-of-range parts (month 13, second 60), or a moment outside the years 1-9999 once in UTC.
         raise ResponseValidationError(f"{where}.{key}: expected an RFC 3339 date-time") from None
-    if parsed.tzinfo is None:
-        raise ResponseValidationError(f"{where}.{key}: date-time has no time zone")
-    return parsed
 
 
 def _opt_time(data: Mapping[str, Any], key: str, where: str) -> datetime.datetime | None:
@@ -133,12 +233,21 @@ class Amount:
         """Parse ``{"value": "1000", "assetCode": "EUR", "assetScale": 2}``; value must be a digit string."""
         obj = _obj(data, where)
         value = obj.get("value")
-        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
-            raise ResponseValidationError(f"{where}.value: expected a non-negative integer string")
-        try:
-            return cls(int(value), _str(obj, "assetCode", where), _int(obj, "assetScale", where))
-        except ValueError as exc:
-            raise ResponseValidationError(f"{where}: {exc}") from None
+        digits = (value.lstrip("0") or "0") if isinstance(value, str) else ""
+        # The length test comes first so that int() never reads more than 20 digits.
+        if (
+            not isinstance(value, str)
+            or not value.isascii()
+            or not value.isdigit()
+            or len(digits) > 20
+            or int(digits) > _UINT64_MAX
+        ):
+            raise ResponseValidationError(f"{where}.value: expected a string of digits from 0 to 2**64-1")
+        return cls(
+            int(digits),
+            _ascii(obj, "assetCode", where, max_length=_MAX_ASSET_CODE_LENGTH),
+            _int(obj, "assetScale", where, 0, 255),
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Return the wire form, with the value as a string."""
@@ -173,14 +282,15 @@ class WalletAddress:
     @classmethod
     def from_json(cls, data: object) -> WalletAddress:
         """Parse a wallet address response, ignoring unknown members."""
-        obj = _obj(data, "walletAddress")
+        obj, w = _obj(data, "walletAddress"), "walletAddress"
         return cls(
-            id=_str(obj, "id", "walletAddress"),
-            asset_code=_str(obj, "assetCode", "walletAddress"),
-            asset_scale=_int(obj, "assetScale", "walletAddress"),
-            auth_server=_str(obj, "authServer", "walletAddress"),
-            resource_server=_str(obj, "resourceServer", "walletAddress"),
-            public_name=obj.get("publicName") if isinstance(obj.get("publicName"), str) else None,
+            id=_url(obj, "id", w),
+            asset_code=_ascii(obj, "assetCode", w, max_length=_MAX_ASSET_CODE_LENGTH),
+            asset_scale=_int(obj, "assetScale", w, 0, 255),
+            auth_server=_url(obj, "authServer", w),
+            resource_server=_url(obj, "resourceServer", w),
+            # An empty name is no name (the consent page needs one, docs/protocol-notes.md §1).
+            public_name=_opt_str(obj, "publicName", w) if obj.get("publicName") != "" else None,
         )
 
 
@@ -217,10 +327,14 @@ class Limits:
     def from_json(cls, data: object) -> Limits:
         """Parse a ``limits`` object."""
         obj = _obj(data, "limits")
+        debit = _opt_amount(obj, "debitAmount", "limits")
+        receive = _opt_amount(obj, "receiveAmount", "limits")
+        if debit is not None and receive is not None:
+            raise ResponseValidationError("limits: expected debitAmount or receiveAmount, not both")
         return cls(
-            debit_amount=_opt_amount(obj, "debitAmount", "limits"),
-            receive_amount=_opt_amount(obj, "receiveAmount", "limits"),
-            receiver=_opt_str(obj, "receiver", "limits"),
+            debit_amount=debit,
+            receive_amount=receive,
+            receiver=_opt_receiver(obj, "receiver", "limits"),
             interval=_opt_str(obj, "interval", "limits"),
         )
 
@@ -266,14 +380,12 @@ class AccessItem:
     def from_json(cls, data: object) -> AccessItem:
         """Parse an access item as echoed by the auth server."""
         obj = _obj(data, "access")
-        actions = obj.get("actions")
-        if not isinstance(actions, list) or not all(isinstance(action, str) for action in actions):
-            raise ResponseValidationError("access.actions: expected a list of strings")
+        actions = _list(obj, "actions", "access", required=True)
         limits = obj.get("limits")
         return cls(
             type=_str(obj, "type", "access"),
-            actions=tuple(actions),
-            identifier=_opt_str(obj, "identifier", "access"),
+            actions=tuple(_text(action, f"access.actions[{i}]") for i, action in enumerate(actions)),
+            identifier=_opt_url(obj, "identifier", "access"),
             limits=None if limits is None else Limits.from_json(limits),
         )
 
@@ -309,14 +421,13 @@ class AccessToken:
     @classmethod
     def from_json(cls, data: object) -> AccessToken:
         """Parse an ``access_token`` object."""
-        obj = _obj(data, "access_token")
-        access = obj.get("access", [])
-        if not isinstance(access, list):
-            raise ResponseValidationError("access_token.access: expected a list")
+        obj, w = _obj(data, "access_token"), "access_token"
+        access = _list(obj, "access", w, max_items=_MAX_ACCESS_ITEMS)
         return cls(
-            value=_str(obj, "value", "access_token"),
-            manage=_str(obj, "manage", "access_token"),
-            expires_in=_opt_int(obj, "expires_in", "access_token"),
+            value=_ascii(obj, "value", w, max_length=_MAX_TOKEN_LENGTH),
+            manage=_url(obj, "manage", w),
+            # 0 would be a token that is already dead; it is refused like any other nonsense lifetime.
+            expires_in=_opt_int(obj, "expires_in", w, 1, MAX_TOKEN_LIFETIME_SECONDS, " seconds"),
             access=tuple(AccessItem.from_json(item) for item in access),
         )
 
@@ -335,9 +446,9 @@ class Continuation:
         obj = _obj(data, "continue")
         token = _obj(obj.get("access_token"), "continue.access_token")
         return cls(
-            uri=_str(obj, "uri", "continue"),
-            access_token=_str(token, "value", "continue.access_token"),
-            wait=_opt_int(obj, "wait", "continue"),
+            uri=_url(obj, "uri", "continue"),
+            access_token=_ascii(token, "value", "continue.access_token", max_length=_MAX_TOKEN_LENGTH),
+            wait=_opt_int(obj, "wait", "continue", 0, MAX_CONTINUE_WAIT_SECONDS, " seconds"),
         )
 
 
@@ -357,8 +468,8 @@ class PendingGrant:
         redirect = finish = None
         if interact is not None:
             interact_obj = _obj(interact, "grant.interact")
-            redirect = _str(interact_obj, "redirect", "grant.interact")
-            finish = _opt_str(interact_obj, "finish", "grant.interact")
+            redirect = _url(interact_obj, "redirect", "grant.interact", max_length=_MAX_REDIRECT_LENGTH)
+            finish = _opt_str(interact_obj, "finish", "grant.interact", max_length=_MAX_NONCE_LENGTH)
         return cls(Continuation.from_json(obj.get("continue")), redirect, finish)
 
 
@@ -403,7 +514,7 @@ class PaymentMethod:
         obj = _obj(data, "methods")
         return cls(
             _str(obj, "type", "methods"),
-            _opt_str(obj, "ilpAddress", "methods"),
+            _opt_str(obj, "ilpAddress", "methods", max_length=_MAX_ILP_ADDRESS_LENGTH),
             _opt_str(obj, "sharedSecret", "methods"),
         )
 
@@ -426,12 +537,10 @@ class IncomingPayment:
     def from_json(cls, data: object) -> IncomingPayment:
         """Parse an incoming payment (with or without ``methods``)."""
         obj, w = _obj(data, "incomingPayment"), "incomingPayment"
-        methods = obj.get("methods", [])
-        if not isinstance(methods, list):
-            raise ResponseValidationError("incomingPayment.methods: expected a list")
+        methods = _list(obj, "methods", w)
         return cls(
-            id=_str(obj, "id", w),
-            wallet_address=_str(obj, "walletAddress", w),
+            id=_url(obj, "id", w),
+            wallet_address=_url(obj, "walletAddress", w),
             completed=_bool(obj, "completed", w, default=False),
             received_amount=_amount(obj, "receivedAmount", w),
             created_at=_time(obj, "createdAt", w),
@@ -461,7 +570,7 @@ class PublicIncomingPayment:
         """Parse the public incoming payment view."""
         obj = _obj(data, "publicIncomingPayment")
         return cls(
-            _str(obj, "authServer", "publicIncomingPayment"),
+            _url(obj, "authServer", "publicIncomingPayment"),
             _opt_amount(obj, "receivedAmount", "publicIncomingPayment"),
         )
 
@@ -484,9 +593,9 @@ class Quote:
         """Parse a quote."""
         obj, w = _obj(data, "quote"), "quote"
         return cls(
-            id=_str(obj, "id", w),
-            wallet_address=_str(obj, "walletAddress", w),
-            receiver=_str(obj, "receiver", w),
+            id=_url(obj, "id", w),
+            wallet_address=_url(obj, "walletAddress", w),
+            receiver=_receiver(obj, "receiver", w),
             debit_amount=_amount(obj, "debitAmount", w),
             receive_amount=_amount(obj, "receiveAmount", w),
             method=_str(obj, "method", w),
@@ -520,15 +629,15 @@ class OutgoingPayment:
         """Parse an outgoing payment (with or without grant spent amounts)."""
         obj, w = _obj(data, "outgoingPayment"), "outgoingPayment"
         return cls(
-            id=_str(obj, "id", w),
-            wallet_address=_str(obj, "walletAddress", w),
-            receiver=_str(obj, "receiver", w),
+            id=_url(obj, "id", w),
+            wallet_address=_url(obj, "walletAddress", w),
+            receiver=_receiver(obj, "receiver", w),
             debit_amount=_amount(obj, "debitAmount", w),
             receive_amount=_amount(obj, "receiveAmount", w),
             sent_amount=_amount(obj, "sentAmount", w),
             created_at=_time(obj, "createdAt", w),
             failed=_bool(obj, "failed", w, default=False),
-            quote_id=_opt_str(obj, "quoteId", w),
+            quote_id=_opt_url(obj, "quoteId", w),
             metadata=_metadata(obj, w),
             grant_spent_debit_amount=_opt_amount(obj, "grantSpentDebitAmount", w),
             grant_spent_receive_amount=_opt_amount(obj, "grantSpentReceiveAmount", w),
@@ -567,9 +676,7 @@ def paginated_from_json(data: object, parse: Callable[[object], T]) -> Paginated
     """Parse ``{"pagination": {...}, "result": [...]}`` with ``parse`` for each item."""
     obj = _obj(data, "list")
     page = _obj(obj.get("pagination"), "list.pagination")
-    result = obj.get("result")
-    if not isinstance(result, list):
-        raise ResponseValidationError("list.result: expected a list")
+    result = _list(obj, "result", "list", required=True)
     return PaginatedList(
         items=tuple(parse(item) for item in result),
         start_cursor=_opt_str(page, "startCursor", "list.pagination"),

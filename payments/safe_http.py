@@ -42,6 +42,56 @@ METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
 )
 
+# IPv6 forms that carry an IPv4 address. The address inside is checked like a plain one, so a private,
+# loopback or metadata IPv4 behind any of them is refused with the same words. Python's own view of these
+# prefixes changes between patch releases, so the policy names them itself.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
+_TEREDO = ipaddress.IPv6Network("2001::/32")
+# With a public IPv4 inside, the IPv6 address is still refused (unless private hosts are allowed) for every
+# form but IPv4-mapped (which is the IPv4 address itself to the socket) and the well-known NAT64 prefix
+# (which IPv6-only networks' DNS64 hands out for every IPv4-only host, and whose translator reaches only the
+# checked IPv4 address). The rest are obsolete or host-side tunnels that no wallet server is published at:
+# IPv4-compatible (deprecated), IPv4-translated (SIIT), 6to4 (deprecated), Teredo (a client's NAT
+# traversal, whose relays and server we do not control), and NAT64 local-use (a network-specific prefix).
+_TUNNELS = (
+    (_IPV4_COMPATIBLE, "an IPv4-compatible"),
+    (_IPV4_TRANSLATED, "an IPv4-translated"),
+    (_SIX_TO_FOUR, "a 6to4"),
+    (_TEREDO, "a Teredo"),
+    (_NAT64_LOCAL, "a non-public"),
+)
+
+
+def _is_ipv4_compatible(address: ipaddress.IPv6Address) -> bool:
+    # :: and ::1 are the unspecified and loopback addresses, not IPv4-compatible ones.
+    return address in _IPV4_COMPATIBLE and int(address) > 1
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address other than IPv4-mapped carries (Teredo: server and client)."""
+    # Under the local-use NAT64 prefix the IPv4 address is the last 32 bits only with a /96; with a shorter
+    # network-specific prefix it sits elsewhere, but that prefix is refused itself (_TUNNELS).
+    in_last_32_bits = (_IPV4_TRANSLATED, _NAT64, _NAT64_LOCAL)
+    if _is_ipv4_compatible(address) or any(address in network for network in in_last_32_bits):
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    return []
+
+
+def _tunnel(address: ipaddress.IPv6Address) -> str | None:
+    """What kind of refused transition address this is, or None."""
+    for network, kind in _TUNNELS:
+        if address in network and (network is not _IPV4_COMPATIBLE or _is_ipv4_compatible(address)):
+            return kind
+    return None
+
 
 def system_resolver(host: str, port: int) -> list[str]:
     """Resolve ``host`` with the system resolver to its IP address strings.
@@ -97,11 +147,20 @@ class URLPolicy:
         return [str(address) for address in addresses]
 
     def _problem(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, exempt: bool) -> str | None:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                return self._problem(address.ipv4_mapped, exempt)
+            for inner in _embedded_ipv4(address):
+                problem = self._problem(inner, exempt)
+                if problem:
+                    return problem
         if address in METADATA_ADDRESSES:
             return "a cloud metadata"
-        if address.is_global or exempt:
+        if exempt:
+            return None
+        if isinstance(address, ipaddress.IPv6Address) and (tunnel := _tunnel(address)):
+            return tunnel
+        if address.is_global or address in _NAT64:
             return None
         if address.is_loopback:
             return "a loopback"

@@ -55,6 +55,8 @@ from payments import (
 )
 from payments.models import Continuation, IncomingPayment, PaginatedList
 from payments.models import Quote as OpenPaymentsQuote
+from worker import checks
+from worker.checks import Mismatch
 from worker.failpoints import failpoint
 from worker.tokens import shared_key, token_fields, using_shared, using_token
 
@@ -116,8 +118,9 @@ def step(attempt_id: str, *, status: str, mark: str | None = None) -> Iterator[L
     """The lease on the attempt for one step in `status`, let go when the block ends; None when the
     attempt has left `status` (nothing to do).
 
-    Another delivery holding it makes this one wait (`RetryLater`) until its lease runs out. A refusal or
-    a terminal wallet error ends the attempt as failed; retryable errors and waits go through to the task.
+    Another delivery holding it makes this one wait (`RetryLater`) until its lease runs out. A refusal, a
+    wallet answer that is not what we asked for (`worker.checks`) or a terminal wallet error ends the
+    attempt as failed; retryable errors and waits go through to the task.
     The step's log lines name the attempt's job.
     """
     with leased(attempt_id, status=status, mark=mark) as lease:
@@ -130,6 +133,9 @@ def step(attempt_id: str, *, status: str, mark: str | None = None) -> Iterator[L
             yield lease
         except Refused as exc:
             log.warning("step refused: %s", exc)
+            lease.end(to=S.FAILED, error=str(exc))
+        except Mismatch as exc:
+            log.warning("wallet answer refused: %s", exc.differs)
             lease.end(to=S.FAILED, error=str(exc))
         except LeaseLost as exc:
             log.error("step stopped: %s", exc)
@@ -259,18 +265,31 @@ def generate_link(attempt_id: str) -> Next | None:
     return None
 
 
+def approved_price(attempt: PaymentAttempt) -> Amount:
+    """The provider's price the funder approved: exactly what the provider is to receive."""
+    price = attempt.quote
+    return Amount(price.amount_value, price.asset_code, price.asset_scale)
+
+
 def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
-    """The provider's incoming payment for this attempt: created once, found again after a crash."""
+    """The provider's incoming payment for this attempt, for exactly the approved price: created once,
+    found again after a crash, checked either way."""
     attempt = lease.attempt
     if attempt.incoming_payment_url:
         return
+    price = approved_price(attempt)
     if lease.before(attempt.incoming_payment_requested_at):
         found = find_incoming_payment(lease, receiver)
         if found is not None:
+            checks.incoming_payment(found, receiver, price, open_at=timezone.now())
             lease.keep(**incoming_payment_fields(found))
             return
+    if (receiver.asset_code, receiver.asset_scale) != (price.asset_code, price.asset_scale):
+        raise Refused(
+            f"The provider's wallet now holds {receiver.asset_code}, but their quote is in "
+            f"{price.asset_code}; ask them to quote again. Nothing was paid."
+        )
     client = open_payments_client()
-    price = attempt.quote
     expires_at = timezone.now() + timedelta(hours=pacing("INCOMING_PAYMENT_HOURS"))
     failpoint("incoming_payment.before_create")
     payment = with_incoming_token(
@@ -279,7 +298,7 @@ def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
         lambda token: client.incoming_payments.create(
             receiver,
             token=token,
-            incoming_amount=Amount(price.amount_value, price.asset_code, price.asset_scale),
+            incoming_amount=price,
             expires_at=expires_at,
             metadata={
                 "description": f"Job #{attempt.job_id}: {attempt.job.title}",
@@ -289,6 +308,7 @@ def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
         ),
     )
     failpoint("incoming_payment.created")
+    checks.incoming_payment(payment, receiver, price, open_at=timezone.now())
     lease.keep(**incoming_payment_fields(payment))
 
 
@@ -311,11 +331,14 @@ def incoming_payment_fields(payment: IncomingPayment) -> dict[str, object]:
 
 
 def new_op_quote(attempt: PaymentAttempt, sender: WalletAddress) -> OpenPaymentsQuote:
-    """A fresh Open Payments quote at the funder's wallet for the attempt's incoming payment."""
+    """A fresh Open Payments quote at the funder's wallet for the attempt's incoming payment, checked."""
     client = open_payments_client()
-    return with_quote_token(
-        sender, lambda token: client.quotes.create(sender, token=token, receiver=attempt.incoming_payment_url)
+    receiver = attempt.incoming_payment_url
+    quote = with_quote_token(
+        sender, lambda token: client.quotes.create(sender, token=token, receiver=receiver)
     )
+    checks.op_quote(quote, sender, receiver, approved_price(attempt), int(pacing("MAX_FEE_PERCENT")))
+    return quote
 
 
 def op_quote_fields(quote: OpenPaymentsQuote) -> dict[str, object]:
@@ -340,19 +363,20 @@ def ensure_op_quote(lease: Lease, sender: WalletAddress) -> None:
 
 
 def grant_link(attempt: PaymentAttempt, sender: WalletAddress) -> dict[str, object]:
-    """The interactive outgoing-payment grant, limited to the quote's debit amount: the attempt fields
-    holding it, its nonce and the payment URL, for the caller to store together. A grant whose answer is
-    lost was never shown to anyone; the retry asks for another."""
+    """The interactive outgoing-payment grant for exactly this payment (limited to our incoming payment
+    and the quote's debit amount): the attempt fields holding it, its nonce and the payment URL, for the
+    caller to store together. A grant whose answer is lost was never shown to anyone; the retry asks for
+    another."""
     nonce = attempt.client_nonce or secrets.token_urlsafe(32)
-    debit = Amount(
-        int(attempt.debit_amount or 0), attempt.debit_asset_code, int(attempt.debit_asset_scale or 0)
-    )
+    debit = attempt_debit(attempt)
     failpoint("grant.before_create")
     grant = open_payments_client().grants.request(
         sender,
         access=[
             AccessItem.outgoing_payment(
-                sender.id, Limits(debit_amount=debit), actions=("create", "read", "list")
+                sender.id,
+                Limits(debit_amount=debit, receiver=attempt.incoming_payment_url),
+                actions=("create", "read", "list"),
             )
         ],
         interact=InteractRequest(finish_uri=finish_uri(attempt), nonce=nonce),
@@ -451,25 +475,47 @@ def revoke_grant(attempt: PaymentAttempt) -> None:
 
 
 def ensure_outgoing_payment(lease: Lease, sender: WalletAddress) -> None:
-    """The attempt's outgoing payment, created at most once and kept on the lease; or the receiver found
-    paid without it (`receiver_already_paid`: polling confirms from the receiver's side)."""
+    """The attempt's outgoing payment, created at most once, checked and kept on the lease; or the
+    receiver found paid without it (`receiver_already_paid`: polling confirms from the receiver's side)."""
     attempt = lease.attempt
     if attempt.outgoing_payment_requested_at:
         found = find_outgoing_payment(lease, sender)
         if found is not None:
-            lease.keep(outgoing_payment_url=found.id)
+            keep_outgoing_payment(lease, sender, found)
             return
     lease.record(outgoing_payment_requested_at=timezone.now())
     try:
-        lease.keep(outgoing_payment_url=create_outgoing_payment(lease, sender).id)
+        keep_outgoing_payment(lease, sender, create_outgoing_payment(lease, sender))
         return
     except InvalidQuote:
         # Used (our own earlier create whose answer was lost), expired, or the receiver is done.
         found = find_outgoing_payment(lease, sender)
         if found is not None:
-            lease.keep(outgoing_payment_url=found.id)
+            keep_outgoing_payment(lease, sender, found)
             return
     requote_and_pay(lease, sender)
+
+
+def attempt_debit(attempt: PaymentAttempt) -> Amount:
+    """What the attempt's quote debits from the funder (fees included)."""
+    return Amount(
+        int(attempt.debit_amount or 0), attempt.debit_asset_code, int(attempt.debit_asset_scale or 0)
+    )
+
+
+def keep_outgoing_payment(lease: Lease, sender: WalletAddress, payment: OutgoingPayment) -> None:
+    """Keeps the outgoing payment once it is the one approved; otherwise revokes the grant (nothing more
+    can be sent under it) and ends the attempt."""
+    attempt = lease.attempt
+    debit = Amount(
+        int(attempt.debit_amount or 0), attempt.debit_asset_code, int(attempt.debit_asset_scale or 0)
+    )
+    try:
+        checks.outgoing_payment(payment, sender.id, attempt.op_quote_url, attempt.incoming_payment_url, debit)
+    except Mismatch:
+        revoke_grant(attempt)
+        raise
+    lease.keep(outgoing_payment_url=payment.id)
 
 
 def create_outgoing_payment(lease: Lease, sender: WalletAddress) -> OutgoingPayment:
@@ -510,7 +556,7 @@ def requote_and_pay(lease: Lease, sender: WalletAddress) -> None:
         revoke_grant(attempt)
         raise Ended
     lease.record(**op_quote_fields(quote))
-    lease.keep(outgoing_payment_url=create_outgoing_payment(lease, sender).id)
+    keep_outgoing_payment(lease, sender, create_outgoing_payment(lease, sender))
 
 
 def find_outgoing_payment(lease: Lease, sender: WalletAddress) -> OutgoingPayment | None:
@@ -557,6 +603,14 @@ def settle(lease: Lease) -> Next | None:
             "outgoing",
             lambda token: client.outgoing_payments.get(attempt.outgoing_payment_url, token=token),
         )
+        checks.outgoing_payment(
+            outgoing,
+            attempt.sender_wallet,
+            attempt.op_quote_url,
+            attempt.incoming_payment_url,
+            attempt_debit(attempt),
+            url=attempt.outgoing_payment_url,
+        )
         if outgoing.failed:
             stopped = outgoing.sent_amount
             lease.end(
@@ -567,11 +621,11 @@ def settle(lease: Lease) -> Next | None:
             return None
         sent = outgoing.sent_amount.value
         lease.keep(sent_amount=sent)
+    receiver = client.wallet_addresses.get(attempt.receiver_wallet)
     incoming = with_incoming_token(
-        lease,
-        client.wallet_addresses.get(attempt.receiver_wallet),
-        lambda token: client.incoming_payments.get(attempt.incoming_payment_url, token=token),
+        lease, receiver, lambda token: client.incoming_payments.get(attempt.incoming_payment_url, token=token)
     )
+    checks.incoming_payment(incoming, receiver, approved_price(attempt), url=attempt.incoming_payment_url)
     if incoming.is_paid:
         if sent == 0:
             # The wallet settled between our two reads (the receipt would say nothing was sent): again.

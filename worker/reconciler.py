@@ -17,6 +17,7 @@ from django.utils import timezone
 from jobs.leases import leased
 from jobs.models import AttemptStatus as S
 from jobs.models import PaymentAttempt
+from jobs.services import attempt_expiry
 
 STEP_OF: dict[str, str] = {
     S.GENERATING: "generate_link",
@@ -26,7 +27,6 @@ STEP_OF: dict[str, str] = {
 # Attempts re-driven per run at most, so a run ends well within the task time limit; the rest wait for the
 # next run.
 BATCH = 200
-LINK_EXPIRED = "This payment link expired before it was authorized. Get a new link to pay."
 
 
 def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
@@ -55,6 +55,9 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
     ).values_list("pk", flat=True)
     for attempt_id in unused:
         with leased(attempt_id, status=S.AWAITING_AUTHORIZATION) as lease:
-            if lease is not None and lease.end(to=S.EXPIRED, error=LINK_EXPIRED):
+            if lease is None:
+                continue
+            status, error = attempt_expiry(lease.attempt)
+            if lease.end(to=status, error=error):
                 plan["cancel_grant"].append(str(attempt_id))
     return plan

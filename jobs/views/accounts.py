@@ -1,16 +1,35 @@
-"""Sign-up and the profile page (log-in and log-out are Django's own views)."""
+"""Sign-up, log-in (throttled) and the profile page (log-out is Django's own view)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from jobs import services
 from jobs.forms import ProfileForm, SignUpForm
 from jobs.http import AuthenticatedRequest
+from marketplace import throttle
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in page; an account or a client locked out after too many failures gets 429, the
+    form saying how long to wait, and a Retry-After header."""
+
+    template_name = "jobs/login.html"
+    authentication_form = throttle.LoginForm
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        locked = form.lockout if isinstance(form, throttle.LoginForm) else None
+        if locked is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(locked.seconds)
+        return response
 
 
 def signup(request: HttpRequest) -> HttpResponse:

@@ -1,7 +1,8 @@
 """The wallet's finish redirect: where the funder's browser lands after approving or declining.
 
 No network call happens here: a verified approval only moves the attempt to `authorized` and enqueues the
-grant continuation. The redirect target is always our own job page, never anything from the query.
+grant continuation; a decline ends the attempt only in the funder's own session (see
+`services.attempt_finish`). The redirect target is always our own job page, never anything from the query.
 """
 
 from __future__ import annotations
@@ -33,17 +34,21 @@ def payment_finish(request: HttpRequest, attempt_id: uuid.UUID) -> HttpResponse:
     if request.user.is_authenticated and not selectors.job_follows_payment(attempt.job, request.user):
         logger.warning("finish callback refused attempt_id=%s reason=foreign_user", attempt.pk)
         raise Http404("No such payment.")
+    by_funder = request.user.is_authenticated and request.user.pk == attempt.job.funder_id
     try:
         status = services.attempt_finish(
             attempt=attempt,
             received_hash=request.GET.get("hash", ""),
             interact_ref=request.GET.get("interact_ref", ""),
             result=request.GET.get("result", ""),
+            by_funder=by_funder,
         )
     except services.FinishRefused as refusal:
         logger.warning("finish callback refused attempt_id=%s reason=%s", attempt.pk, refusal.reason)
         return _problem(request, str(refusal), status=400, job_id=attempt.job_id)
     logger.info("finish callback attempt_id=%s status=%s", attempt.pk, status)
+    if status == AttemptStatus.AWAITING_AUTHORIZATION:
+        return render(request, "jobs/finish_reported.html", {"job_id": attempt.job_id})
     if status == AttemptStatus.AUTHORIZED:
         tasks.continue_grant.delay_on_commit(str(attempt.pk))
         messages.success(request, "Payment approved in your wallet. Processing payment…")

@@ -88,7 +88,7 @@ def _quote_form(request: AuthenticatedRequest, job: Job, data: object = None) ->
 
 def _job_page(request: AuthenticatedRequest, job: Job, *, quote_form: QuoteForm | None) -> HttpResponse:
     attempt = selectors.job_latest_attempt(job)
-    follows = selectors.job_follows_payment(job, request.user)
+    viewer = selectors.job_payment_viewer(job, request.user)
     is_funder = job.funder_id == request.user.pk
     context = {
         "job": job,
@@ -97,9 +97,10 @@ def _job_page(request: AuthenticatedRequest, job: Job, *, quote_form: QuoteForm 
         "profile": services.profile_get_or_create(request.user),
         "quotes": selectors.job_quotes_for(job, request.user),
         "quote_form": quote_form if job.status == Job.Status.OPEN else None,
-        "follows_payment": follows,
-        "live_attempt": attempt if attempt and attempt.is_live else None,
-        "panel": presenters.PaymentPanel(job, attempt, is_funder) if follows else None,
-        "attempts": [presenters.AttemptRow(a) for a in selectors.job_attempts(job)] if follows else [],
+        "live_quote_id": attempt.quote_id if is_funder and attempt and attempt.is_live else None,
+        "panel": presenters.PaymentPanel(job, attempt, viewer) if viewer else None,
+        "attempts": [presenters.AttemptRow(a, viewer) for a in selectors.job_attempts_for(job, viewer)]
+        if viewer
+        else [],
     }
     return render(request, "jobs/job_detail.html", context)

@@ -45,12 +45,14 @@ def quote_approve(request: AuthenticatedRequest, job_id: int, quote_id: int) -> 
 def payment_panel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """The panel alone, for htmx polling; sends the approving browser to the wallet once, when ready."""
     job = get_object_or_404(Job, pk=job_id)
-    if not selectors.job_follows_payment(job, request.user):
+    viewer = selectors.job_payment_viewer(job, request.user)
+    if viewer is None:
         raise Http404("No such job.")
     attempt = selectors.job_latest_attempt(job)
-    if attempt is not None and request.htmx and one_click.take(request.session, attempt):
+    # The session flag is the funder's, but only the funder is ever sent to the link.
+    if attempt is not None and viewer.is_funder and request.htmx and one_click.take(request.session, attempt):
         return HttpResponseClientRedirect(attempt.payment_url)
-    panel = presenters.PaymentPanel(job, attempt, viewer_is_funder=job.funder_id == request.user.pk)
+    panel = presenters.PaymentPanel(job, attempt, viewer)
     return render(request, "jobs/_payment_panel.html", {"panel": panel})
 
 
@@ -73,9 +75,12 @@ def attempt_cancel(request: AuthenticatedRequest, attempt_id: uuid.UUID) -> Http
 @login_required
 @require_GET
 def receipt(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
-    """The receipt of a paid job, for its funder and providers."""
+    """The receipt of a paid job: in full for its funder and staff, what they received for the provider
+    it paid; nobody else has one."""
     job = get_object_or_404(Job, pk=job_id)
     paid = selectors.job_paid_attempt(job)
-    if paid is None or not selectors.job_follows_payment(job, request.user):
+    viewer = selectors.job_payment_viewer(job, request.user)
+    if paid is None or viewer is None or not (viewer.sees_details or viewer.is_paid_by(paid)):
         raise Http404("No receipt for this job.")
-    return render(request, "jobs/receipt.html", {"job": job, "receipt": presenters.Receipt(paid)})
+    receipt = presenters.Receipt(paid, full=viewer.sees_details)
+    return render(request, "jobs/receipt.html", {"job": job, "receipt": receipt})

@@ -254,7 +254,7 @@ def test_the_status_document_of_a_paid_job(deal):
     # given
     attempt = f.attempt(deal["quote"], AttemptStatus.SUCCEEDED)
     # when
-    body = f.logged_in(deal["provider"]).get(status_url(deal["job"])).json()
+    body = f.logged_in(deal["funder"]).get(status_url(deal["job"])).json()
     # then
     assert (body["status"], body["success"], body["final"], body["error"]) == ("succeeded", True, True, None)
     assert body["outgoingPaymentId"] == "https://wallet.example/outgoing-payments/out-1"

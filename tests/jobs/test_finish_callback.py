@@ -238,7 +238,8 @@ def test_declining_in_the_wallet_declines_the_attempt_and_offers_a_new_link(awai
 )
 def test_other_results_end_the_attempt_with_a_plain_message(awaiting, tasks, result, status, error, revoked):
     # when
-    response = Client().get(finish_url(awaiting.pk, result=result, message="interaction expired"))
+    client = f.logged_in(awaiting.job.funder)
+    response = client.get(finish_url(awaiting.pk, result=result, message="interaction expired"))
     # then
     after = reload(awaiting)
     assert response.status_code == 302
@@ -249,9 +250,10 @@ def test_other_results_end_the_attempt_with_a_plain_message(awaiting, tasks, res
 
 def test_a_replayed_decline_is_refused(awaiting, tasks):
     # given
-    Client().get(finish_url(awaiting.pk, result="grant_rejected"))
+    client = f.logged_in(awaiting.job.funder)
+    client.get(finish_url(awaiting.pk, result="grant_rejected"))
     # when
-    replay = Client().get(finish_url(awaiting.pk, result="invalid_interaction"))
+    replay = client.get(finish_url(awaiting.pk, result="invalid_interaction"))
     # then
     assert replay.status_code == 400
     assert reload(awaiting).status == AttemptStatus.DECLINED
@@ -296,3 +298,57 @@ def test_the_callback_is_get_only(awaiting, tasks):
     # then
     assert response.status_code == 405
     assert_unchanged(awaiting, tasks)
+
+
+def competing_provider(attempt: PaymentAttempt) -> Client:
+    """A provider who quoted on the same job (and so may follow its payment), logged in."""
+    rival = f.provider("rita")
+    f.quote(attempt.job, rival)
+    return f.logged_in(rival)
+
+
+@pytest.mark.parametrize(
+    "visitor",
+    [competing_provider, lambda attempt: Client(), lambda attempt: f.logged_in(f.funder("sam"))],
+    ids=["a competing provider", "a logged-out visitor", "another funder"],
+)
+def test_a_decline_from_anyone_but_the_funder_ends_nothing(awaiting, tasks, visitor):
+    # given someone who knows the attempt id, but is not the job's funder in their session
+    browser = visitor(awaiting)
+
+    # when they send the wallet's decline
+    response = browser.get(finish_url(awaiting.pk, result="grant_rejected"))
+
+    # then the link still waits for the funder's real answer (or its expiry), and nothing is enqueued
+    assert response.status_code in (200, 404)
+    assert_unchanged(awaiting, tasks)
+    # and the funder can still approve it
+    approve = Client().get(finish_url(awaiting.pk, hash=valid_hash(awaiting), interact_ref=INTERACT_REF))
+    assert approve.status_code == 302
+    assert reload(awaiting).status == AttemptStatus.AUTHORIZED
+
+
+def test_a_decline_without_a_session_is_noted_and_said_plainly(awaiting, tasks):
+    # when the funder's browser comes back from the wallet without our session (a phone, say)
+    response = Client().get(finish_url(awaiting.pk, result="grant_rejected"))
+
+    # then the page says what happened and how to close the link now; the attempt notes the decline
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Your wallet says this payment was not approved" in html
+    assert f'href="/login?next=/jobs/{awaiting.job_id}"' in html
+    after = reload(awaiting)
+    assert (after.status, after.reported_result, after.error) == (
+        AttemptStatus.AWAITING_AUTHORIZATION,
+        "grant_rejected",
+        "",
+    )
+    f.assert_nothing_enqueued(tasks)
+
+
+def test_an_unknown_result_without_a_session_is_not_noted(awaiting, tasks):
+    # when a result nobody defined arrives without the funder's session
+    Client().get(finish_url(awaiting.pk, result="x" * 500))
+
+    # then nothing is kept of it
+    assert reload(awaiting).reported_result == ""

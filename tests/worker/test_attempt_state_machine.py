@@ -158,13 +158,17 @@ class AttemptMachine(RuleBasedStateMachine):
         if self.finish_urls:
             self.callback(self.finish_urls[index % len(self.finish_urls)])
 
-    @rule(index=st.integers(0, 5), result=st.sampled_from(["grant_rejected", "grant_invalid", "bogus"]))
-    def wallet_sends_back_a_result(self, index: int, result: str) -> None:
+    @rule(
+        index=st.integers(0, 5),
+        result=st.sampled_from(["grant_rejected", "grant_invalid", "bogus"]),
+        by_funder=st.booleans(),
+    )
+    def wallet_sends_back_a_result(self, index: int, result: str, by_funder: bool) -> None:
         attempt = self.pick(index)
         if attempt is not None:
-            self.callback(f"http://testserver/payments/finish/{attempt.pk}?result={result}")
+            self.callback(f"http://testserver/payments/finish/{attempt.pk}?result={result}", by_funder)
 
-    def callback(self, url: str) -> None:
+    def callback(self, url: str, by_funder: bool = True) -> None:
         parts = urlsplit(url)
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         attempt = PaymentAttempt.objects.select_related("job").get(pk=parts.path.rsplit("/", 1)[1])
@@ -174,6 +178,7 @@ class AttemptMachine(RuleBasedStateMachine):
                 received_hash=query.get("hash", ""),
                 interact_ref=query.get("interact_ref", ""),
                 result=query.get("result", ""),
+                by_funder=by_funder,
             )
 
     @rule(index=st.integers(0, 5))

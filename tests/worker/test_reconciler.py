@@ -53,3 +53,35 @@ def test_one_run_re_drives_a_bounded_batch(monkeypatch: pytest.MonkeyPatch) -> N
     # then the first run takes three, the next the other two
     assert len(first["generate_link"]) == 3
     assert sorted(first["generate_link"] + second["generate_link"]) == sorted(ids)
+
+
+@pytest.mark.parametrize(
+    ("reported", "status", "error"),
+    [
+        (
+            "",
+            AttemptStatus.EXPIRED,
+            "This payment link expired before it was authorized. Get a new link to pay.",
+        ),
+        ("grant_rejected", AttemptStatus.DECLINED, "You declined the payment in your wallet."),
+    ],
+)
+def test_an_unused_link_ends_as_its_wallet_reported_or_as_expired(
+    reported: str, status: str, error: str
+) -> None:
+    # given a payment link past its authorization deadline, with or without a decline noted from a
+    # browser without the funder's session
+    attempt = f.attempt(
+        f.quote(f.job(f.funder()), f.provider()),
+        AttemptStatus.AWAITING_AUTHORIZATION,
+        reported_result=reported,
+        authorization_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    # when the reconciler runs
+    plan = reconciler.reconcile()
+
+    # then the link ends as reported (or expired), its grant to be revoked
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.error, attempt.lease_owner) == (status, error, None)
+    assert plan["cancel_grant"] == [str(attempt.pk)]

@@ -1,0 +1,148 @@
+"""Wallets that lie: whatever a wallet answers, the marketplace moves exactly the approved amount to the
+provider's wallet, or nothing. The wallets here are the local wallet behind a proxy that rewrites one kind
+of answer; each lie ends the attempt with a plain reason, the funder's money untouched, and no retries."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from jobs.models import AttemptStatus
+from tests import services
+from tests.worker.conftest import FUNDER_BALANCE, Stack, job_with_quote
+from tests.worker.test_pipeline_faults import approve
+from tests.worker.test_pipeline_flow import wait_for_status
+from testwallet.faults import route_name
+from worker import checks
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+BACKEND_PORT, PROXY_PORT = services.free_port(), services.free_port()
+PUBLIC = f"http://127.0.0.1:{PROXY_PORT}"
+Lie = Callable[[dict[str, Any]], None]
+
+
+class LyingProxy(ThreadingHTTPServer):
+    """Forwards every request to the local wallet and rewrites the answers of the routes in `lies`."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", PROXY_PORT), Forward)
+        self.lies: dict[str, Lie] = {}
+
+
+class Forward(BaseHTTPRequestHandler):
+    server: LyingProxy
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        # The Host header goes as received: the wallet checks our signature over the URL we asked for.
+        headers = {name: value for name, value in self.headers.items() if name.lower() != "connection"}
+        answer = httpx.request(
+            self.command, f"http://127.0.0.1:{BACKEND_PORT}{self.path}", headers=headers, content=body
+        )
+        content = answer.content
+        lie = self.server.lies.get(route_name(self.command, urlsplit(self.path).path) or "")
+        if lie is not None and answer.status_code < 300:
+            data = json.loads(content)
+            lie(data)
+            content = json.dumps(data).encode()
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = do_PUT = do_DELETE = forward
+
+
+@pytest.fixture
+def proxy() -> Iterator[LyingProxy]:
+    """The proxy the wallet's public URL points at, serving before the wallet starts."""
+    server = LyingProxy()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def setting(key: str, value: object) -> Lie:
+    return lambda data: data.update({key: value})
+
+
+def amount(key: str, value: str) -> Lie:
+    return lambda data: data[key].update(value=value)
+
+
+LIES = [
+    pytest.param(
+        "incoming-payments.create",
+        setting("walletAddress", f"{PUBLIC}/fiona"),
+        checks.PROVIDER_LIED,
+        id="another wallet's incoming payment",
+    ),
+    pytest.param(
+        "incoming-payments.create",
+        amount("incomingAmount", "99900"),
+        checks.PROVIDER_AMOUNT,
+        id="an incoming payment for another amount",
+    ),
+    pytest.param(
+        "quotes.create",
+        setting("receiver", f"{PUBLIC}/op/tenant/incoming-payments/{uuid.uuid4()}"),
+        checks.QUOTE_LIED,
+        id="a quote to another receiver",
+    ),
+    pytest.param(
+        "quotes.create",
+        amount("receiveAmount", "1"),
+        checks.QUOTE_LIED,
+        id="a quote receiving another amount",
+    ),
+    pytest.param(
+        "quotes.create",
+        amount("debitAmount", "99900"),
+        checks.QUOTE_FEE.format(fee="986.50 USD", percent=20),
+        id="a quote with a huge fee",
+    ),
+]
+
+
+@pytest.mark.wallet(port=BACKEND_PORT, public_url=PUBLIC)
+@pytest.mark.parametrize(("route", "lie", "reason"), LIES)
+def test_a_lying_wallet_moves_no_money_and_ends_the_attempt_with_the_reason(
+    proxy: LyingProxy, stack: Stack, route: str, lie: Lie, reason: str
+) -> None:
+    # given a wallet that lies in its answers on one route
+    proxy.lies[route] = lie
+    job, _ = job_with_quote(stack)
+    stack.wallet.stats(reset=True)
+
+    # when the funder approves
+    with stack.worker():
+        _, attempt = approve(job)
+        attempt = wait_for_status(attempt.pk, AttemptStatus.FAILED)
+        asked = stack.wallet.stats()["routes"]
+        time.sleep(2)  # long enough for a retry to show
+
+        # then the attempt ends with the plain reason, and nothing was asked again
+        assert stack.wallet.stats()["routes"] == asked
+    assert attempt.error == reason
+    assert asked[route] == 1
+    # and no money moved, nor could it: no link was made
+    assert attempt.payment_url == ""
+    assert stack.wallet.balance("fiona") == FUNDER_BALANCE
+    assert stack.wallet.payments("fiona")["outgoingPayments"] == []

@@ -1,0 +1,123 @@
+"""What a wallet answered, checked against what the pipeline asked for, before anything is stored.
+
+The rule: the marketplace moves exactly the approved amount, to the wallet the provider registered, or
+nothing, whatever a wallet answers. Each check raises `Mismatch`, which ends the attempt with a message
+the funder can act on (the step never retries it) and logs what differed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from payments import Amount, IncomingPayment, OutgoingPayment, WalletAddress
+from payments.models import Quote as OpenPaymentsQuote
+
+NOTHING_PAID = "nothing was paid"
+PROVIDER_LIED = f"The provider's wallet answered with a different payment than we asked for; {NOTHING_PAID}."
+PROVIDER_AMOUNT = f"The provider's wallet answered with a different amount; {NOTHING_PAID}."
+PROVIDER_CLOSED = f"The provider's wallet answered with a payment that is already closed; {NOTHING_PAID}."
+QUOTE_LIED = f"Your wallet quoted a different payment than we asked for; {NOTHING_PAID}."
+QUOTE_FEE = "Your wallet's fee for this payment ({fee}) is more than {percent}% of it; " + NOTHING_PAID + "."
+PAYMENT_LIED = (
+    "Your wallet answered with a different payment than the one you approved. "
+    "Check your wallet before paying again."
+)
+
+
+# The largest amount the database stores (a signed 64-bit column); the protocol allows up to 2**64 - 1.
+LARGEST_STORED = 2**63 - 1
+
+
+class Mismatch(Exception):
+    """A wallet's answer differs from what we asked for: `message` for the funder, `differs` for the log."""
+
+    def __init__(self, message: str, differs: str) -> None:
+        super().__init__(message)
+        self.differs = differs
+
+
+def same_amount(got: Amount | None, want: Amount) -> bool:
+    """Whether `got` is exactly `want`: value, asset code and scale."""
+    return got is not None and (got.value, got.asset_code, got.asset_scale) == (
+        want.value,
+        want.asset_code,
+        want.asset_scale,
+    )
+
+
+def under(url: str, base: str) -> bool:
+    """Whether `url` lies under the server at `base` (a resource server's URL)."""
+    return url.startswith(base.rstrip("/") + "/")
+
+
+def incoming_payment(
+    payment: IncomingPayment,
+    receiver: WalletAddress,
+    price: Amount,
+    *,
+    open_at: datetime | None = None,
+    url: str | None = None,
+) -> None:
+    """The provider's incoming payment is on the provider's wallet (at `url`, when we know it), for exactly
+    the approved price, and still open at `open_at` (when given)."""
+    if (
+        payment.wallet_address != receiver.id
+        or not under(payment.id, receiver.resource_server)
+        or (url is not None and payment.id != url)
+    ):
+        raise Mismatch(PROVIDER_LIED, f"incoming payment {payment.id} of {payment.wallet_address}")
+    if not same_amount(payment.incoming_amount, price) or payment.received_amount.value > LARGEST_STORED:
+        raise Mismatch(PROVIDER_AMOUNT, f"incoming amount {payment.incoming_amount} for {price}")
+    if open_at is not None and (
+        payment.completed or (payment.expires_at is not None and payment.expires_at <= open_at)
+    ):
+        raise Mismatch(
+            PROVIDER_CLOSED, f"incoming payment completed={payment.completed} {payment.expires_at}"
+        )
+
+
+def op_quote(
+    quote: OpenPaymentsQuote, sender: WalletAddress, receiver_url: str, price: Amount, max_fee_percent: int
+) -> None:
+    """The funder's quote pays our incoming payment exactly the approved price, from the funder's wallet in
+    its asset; in one asset, its fee is within `max_fee_percent` of the price."""
+    debit, receive = quote.debit_amount, quote.receive_amount
+    if quote.wallet_address != sender.id or quote.receiver != receiver_url:
+        raise Mismatch(QUOTE_LIED, f"quote of {quote.wallet_address} to {quote.receiver}")
+    if not same_amount(receive, price):
+        raise Mismatch(QUOTE_LIED, f"quote receives {receive} for {price}")
+    if (debit.asset_code, debit.asset_scale) != (sender.asset_code, sender.asset_scale) or (
+        debit.value > LARGEST_STORED
+    ):
+        raise Mismatch(QUOTE_LIED, f"quote debits {debit} from a {sender.asset_code} wallet")
+    same_asset = (debit.asset_code, debit.asset_scale) == (receive.asset_code, receive.asset_scale)
+    fee = debit.value - receive.value
+    if same_asset and fee * 100 > receive.value * max_fee_percent:
+        shown = Amount(fee, debit.asset_code, debit.asset_scale).format()
+        raise Mismatch(QUOTE_FEE.format(fee=shown, percent=max_fee_percent), f"fee {fee} on {receive}")
+
+
+def outgoing_payment(
+    payment: OutgoingPayment,
+    sender_id: str,
+    quote_url: str,
+    receiver_url: str,
+    debit: Amount,
+    *,
+    url: str | None = None,
+) -> None:
+    """The funder's outgoing payment (at `url`, when we know it) is the one approved: from the funder's
+    wallet, paying our quote to our incoming payment, debiting the quoted amount."""
+    if (
+        (url is not None and payment.id != url)
+        or payment.wallet_address != sender_id
+        or payment.receiver != receiver_url
+        or (payment.quote_id is not None and payment.quote_id != quote_url)
+        or not same_amount(payment.debit_amount, debit)
+        or payment.sent_amount.value > LARGEST_STORED
+    ):
+        raise Mismatch(
+            PAYMENT_LIED,
+            f"outgoing payment of {payment.wallet_address} to {payment.receiver} "
+            f"(quote {payment.quote_id}) debiting {payment.debit_amount}",
+        )
