@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Q, Value
@@ -34,7 +35,8 @@ RELEASED = {"lease_owner": None, "lease_until": None}
 
 
 class LeaseLost(Exception):
-    """The lease ran out while its step still worked (longer than the task may run): nothing written."""
+    """The lease is no longer held (it ran out, or the attempt left the step's status, e.g. the funder
+    cancelled it): nothing was written, and the step must stop."""
 
 
 def lease_seconds() -> int:
@@ -74,7 +76,7 @@ class Lease:
             == 1
         )
         if not written:
-            raise LeaseLost(f"lease on {self.attempt.pk} ran out")
+            raise LeaseLost(f"lease on {self.attempt.pk} no longer held")
         self.kept.clear()
 
     def before(self, moment: datetime | None) -> bool:
@@ -84,7 +86,7 @@ class Lease:
     def end(self, *, to: str, **fields: object) -> bool:
         """The step's status change, with what the lease kept and `fields`, letting go in the same write."""
         self._set(fields)
-        values = {**self.kept, **fields, **RELEASED}
+        values: dict[str, Any] = {**self.kept, **fields, **RELEASED}
         self.released = transition(self.attempt.pk, to=to, source=self.status, **values)
         return self.released
 

@@ -147,6 +147,16 @@ class PaymentPanel:
         return self._attempt.status if self._attempt else "none"
 
     @property
+    def cancellable(self) -> bool:
+        """Whether the funder may still cancel: the link is unused, or the payment waits on the wallet
+        and has not been asked for."""
+        attempt = self._attempt
+        if attempt is None or not self.viewer_is_funder:
+            return False
+        waiting = attempt.status == S.AUTHORIZED and not attempt.outgoing_payment_requested_at
+        return attempt.status == S.AWAITING_AUTHORIZATION or waiting
+
+    @property
     def poll_seconds(self) -> int | None:
         return POLL_SECONDS.get(self.state)
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jobs import selectors, states
@@ -150,15 +151,24 @@ NOT_CANCELLABLE = "This payment link can no longer be cancelled."
 
 
 def attempt_cancel(*, attempt_id: uuid.UUID | str) -> bool:
-    """Cancels a payment link the funder has not used yet; True when this call cancelled it.
+    """Cancels a payment link the funder has not used yet, or an authorized payment still waiting for
+    its wallet (before the outgoing payment is asked for); True when this call cancelled it.
 
-    The caller checks that the user is the job's funder, then revokes the grant after commit.
+    The caller checks that the user is the job's funder, then revokes the grant after commit (which also
+    kills a token the continuation may have brought: nothing can be paid under it).
     """
+    cancelled = "You cancelled this payment link."
+    if states.transition(
+        attempt_id, to=AttemptStatus.CANCELLED, source=AttemptStatus.AWAITING_AUTHORIZATION, error=cancelled
+    ):
+        return True
+    # The same UPDATE checks the step has not yet asked for the outgoing payment (it records that first).
     return states.transition(
         attempt_id,
         to=AttemptStatus.CANCELLED,
-        source=AttemptStatus.AWAITING_AUTHORIZATION,
-        error="You cancelled this payment link.",
+        source=AttemptStatus.AUTHORIZED,
+        unless=Q(outgoing_payment_requested_at__isnull=False),
+        error=cancelled,
     )
 
 

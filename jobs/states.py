@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import AttemptStatus as S
@@ -17,7 +18,7 @@ from jobs.models import Job, PaymentAttempt
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.GENERATING: frozenset({S.AWAITING_AUTHORIZATION, S.FAILED, S.CANCELLED}),
     S.AWAITING_AUTHORIZATION: frozenset({S.AUTHORIZED, S.DECLINED, S.EXPIRED, S.CANCELLED, S.FAILED}),
-    S.AUTHORIZED: frozenset({S.PROCESSING, S.FAILED, S.EXPIRED}),
+    S.AUTHORIZED: frozenset({S.PROCESSING, S.FAILED, S.EXPIRED, S.CANCELLED}),
     S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED}),
 }
 FINAL = frozenset({S.SUCCEEDED, S.FAILED, S.DECLINED, S.EXPIRED, S.CANCELLED})
@@ -32,8 +33,16 @@ def sources_of(target: str) -> frozenset[str]:
     return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
 
 
-def transition(attempt_id: uuid.UUID | str, *, to: str, source: str | None = None, **fields: object) -> bool:
-    """Moves the attempt to `to` (from `source`, or from any status that allows it), setting `fields`.
+def transition(
+    attempt_id: uuid.UUID | str,
+    *,
+    to: str,
+    source: str | None = None,
+    unless: Q | None = None,
+    **fields: object,
+) -> bool:
+    """Moves the attempt to `to` (from `source`, or from any status that allows it), setting `fields`;
+    not when the attempt matches `unless` (checked in the same UPDATE).
 
     True when this call made the change; False when the attempt was not in a status it could move from
     (someone else got there first, or it is already final). Reaching `succeeded` marks the job paid in
@@ -48,6 +57,8 @@ def transition(attempt_id: uuid.UUID | str, *, to: str, source: str | None = Non
         values.setdefault("finished_at", now)
     expected = [source] if source is not None else sorted(allowed)
     change = PaymentAttempt.objects.filter(pk=attempt_id, status__in=expected)
+    if unless is not None:
+        change = change.exclude(unless)
     if to != S.SUCCEEDED:
         return change.update(**values) == 1
     with transaction.atomic():

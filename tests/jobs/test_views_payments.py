@@ -365,9 +365,9 @@ def test_cancel_moves_the_link_to_cancelled_and_revokes_the_grant(deal, tasks):
 @pytest.mark.parametrize(
     "status", [AttemptStatus.GENERATING, AttemptStatus.AUTHORIZED, AttemptStatus.SUCCEEDED]
 )
-def test_cancel_after_the_link_was_used_changes_nothing(deal, tasks, status):
-    # given
-    attempt = f.attempt(deal["quote"], status)
+def test_cancel_after_the_payment_was_asked_for_changes_nothing(deal, tasks, status):
+    # given an attempt whose outgoing payment was asked for (or that has no link yet)
+    attempt = f.attempt(deal["quote"], status, outgoing_payment_requested_at=timezone.now())
     # when
     response = f.logged_in(deal["funder"]).post(cancel_url(attempt))
     # then
@@ -375,6 +375,32 @@ def test_cancel_after_the_link_was_used_changes_nothing(deal, tasks, status):
     assert messages_of(response) == ["This payment link can no longer be cancelled."]
     assert f.statuses(deal["job"]) == [status]
     f.assert_nothing_enqueued(tasks)
+
+
+def test_an_authorized_payment_still_waiting_for_its_wallet_can_be_cancelled(deal, tasks):
+    # given an approved payment whose wallet asked us to wait before continuing (no payment asked for yet)
+    attempt = f.attempt(deal["quote"], AttemptStatus.AUTHORIZED, continue_wait=3600)
+    funder = f.logged_in(deal["funder"])
+    panel = funder.get(reverse("payment-panel", args=[deal["job"].pk]))
+    assert 'class="panel-cancel"' in panel.content.decode()
+
+    # when the funder cancels
+    response = funder.post(cancel_url(attempt))
+
+    # then it is cancelled and its grant revoked (which kills any token the continuation brought)
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.error) == (AttemptStatus.CANCELLED, "You cancelled this payment link.")
+    tasks.cancel_grant.assert_called_once_with(str(attempt.pk))
+    assert messages_of(response) == ["Payment link cancelled. Nothing was paid."]
+
+
+def test_an_authorized_payment_already_asked_for_offers_no_cancel(deal, tasks):
+    # given a payment whose outgoing payment was asked for
+    f.attempt(deal["quote"], AttemptStatus.AUTHORIZED, outgoing_payment_requested_at=timezone.now())
+
+    # then the funder's panel has no Cancel
+    panel = f.logged_in(deal["funder"]).get(reverse("payment-panel", args=[deal["job"].pk]))
+    assert 'class="panel-cancel"' not in panel.content.decode()
 
 
 @pytest.mark.parametrize("who", ["provider", "stranger"])
