@@ -59,15 +59,19 @@ def duplicate_deliveries() -> None:
         args = body[0] if isinstance(body, tuple | list) else body.get("args", ())
         eta = headers.get("eta")
         start = datetime.fromisoformat(eta) if eta else datetime.now(UTC)
-        for n in range(random.randint(1, most - 1)):  # noqa: S311 - fault injection
-            later = 0.0 if n == 0 else random.uniform(0.0, 1.5)  # noqa: S311
-            current_app.send_task(
-                sender,
-                args=list(args),
-                queue=routing_key or None,
-                eta=start + timedelta(seconds=later),
-                headers={COPY_HEADER: headers.get("id", "")},
-            )
+        # A connection of its own: the publisher still holds a producer from the pool, and waiting for a
+        # second one there deadlocks once every producer is held by a publisher doing the same.
+        with current_app.connection_for_write() as connection:
+            for n in range(random.randint(1, most - 1)):  # noqa: S311 - fault injection
+                later = 0.0 if n == 0 else random.uniform(0.0, 1.5)  # noqa: S311
+                current_app.send_task(
+                    sender,
+                    args=list(args),
+                    queue=routing_key or None,
+                    eta=start + timedelta(seconds=later),
+                    headers={COPY_HEADER: headers.get("id", "")},
+                    connection=connection,
+                )
 
     def enter(task: Any = None, **_: Any) -> None:
         request = getattr(task, "request", None)
