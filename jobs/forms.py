@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from jobs import wallets
 from jobs.models import Job, Profile
 from jobs.money import AmountInvalid, parse_amount
+from payments import WalletAddress
 
 ROLES_REQUIRED = "Choose at least one role: funder, provider, or both."
 WALLET_SHAPE = "Enter your wallet address as a URL (https://…) or a payment pointer ($…)."
@@ -57,7 +58,7 @@ class ProfileForm(forms.Form):
         }
         super().__init__(*args, **{**kwargs, "initial": initial})
         self.profile = profile
-        self.resolved: wallets.ResolvedWallet | None = None
+        self.resolved: WalletAddress | None = None
 
     def clean_wallet_address(self) -> str:
         address: str = self.cleaned_data["wallet_address"].strip()

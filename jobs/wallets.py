@@ -3,28 +3,16 @@ makes, bounded as a whole (connect, headers and body together) by `OP_LOOKUP_DEA
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 from marketplace.open_payments import open_payments_client
-from payments import NotFound, OpenPaymentsError, TransportError, UnsafeURLError, deadline
+from payments import NotFound, OpenPaymentsError, TransportError, UnsafeURLError, WalletAddress, deadline
 
 
 class WalletAddressRefused(Exception):
     """A wallet address that cannot be used, with the reason in plain words."""
-
-
-@dataclass(frozen=True)
-class ResolvedWallet:
-    """What the marketplace keeps of a wallet address."""
-
-    id: str
-    asset_code: str
-    asset_scale: int
-    public_name: str | None
-    auth_server: str
 
 
 def lookup_deadline() -> float:
@@ -33,7 +21,7 @@ def lookup_deadline() -> float:
     return float(values["LOOKUP_DEADLINE_SECONDS"])
 
 
-def wallet_address_resolve(address: str) -> ResolvedWallet:
+def wallet_address_resolve(address: str) -> WalletAddress:
     """Fetches the wallet address (URL or $pointer) through the SSRF guard, within the look-up deadline;
     refuses it with a reason."""
     text = address.strip()
@@ -54,10 +42,4 @@ def wallet_address_resolve(address: str) -> ResolvedWallet:
         raise WalletAddressRefused(
             f"{text} did not answer as an Open Payments wallet address ({exc})."
         ) from None
-    return ResolvedWallet(
-        id=wallet.id,
-        asset_code=wallet.asset_code,
-        asset_scale=wallet.asset_scale,
-        public_name=wallet.public_name,
-        auth_server=wallet.auth_server,
-    )
+    return wallet

@@ -8,7 +8,8 @@ import pytest
 
 from jobs.forms import ProfileForm, QuoteForm, SignUpForm
 from jobs.models import Profile
-from jobs.wallets import ResolvedWallet, WalletAddressRefused
+from jobs.wallets import WalletAddressRefused
+from payments import WalletAddress
 from tests.jobs import factories as f
 
 
@@ -103,8 +104,12 @@ def test_the_profile_form_refuses_text_that_is_no_wallet_address_without_asking_
 @pytest.mark.django_db
 def test_the_profile_form_gives_the_resolved_wallet_to_profile_update():
     # given
-    wallet = ResolvedWallet(
-        id="https://wallet.example/alice", asset_code="MXN", asset_scale=6, public_name=None, auth_server="x"
+    wallet = WalletAddress(
+        id="https://wallet.example/alice",
+        asset_code="MXN",
+        asset_scale=6,
+        auth_server="https://wallet.example/auth",
+        resource_server="https://wallet.example/op",
     )
     # when
     with patch("jobs.wallets.wallet_address_resolve", return_value=wallet):

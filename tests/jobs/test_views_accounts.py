@@ -10,18 +10,20 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs.models import Profile
-from jobs.wallets import ResolvedWallet, WalletAddressRefused
+from jobs.wallets import WalletAddressRefused
+from payments import WalletAddress
 from tests.jobs import factories as f
 
 pytestmark = pytest.mark.django_db
 
 RESOLVE = "jobs.wallets.wallet_address_resolve"
-EUR_WALLET = ResolvedWallet(
+EUR_WALLET = WalletAddress(
     id="https://wallet.example/alice",
     asset_code="EUR",
     asset_scale=2,
-    public_name="Alice",
     auth_server="https://auth.wallet.example",
+    resource_server="https://wallet.example/op",
+    public_name="Alice",
 )
 
 

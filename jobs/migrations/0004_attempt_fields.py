@@ -25,4 +25,9 @@ class Migration(migrations.Migration):
             name='receiver_already_paid',
             field=models.BooleanField(default=False),
         ),
+        migrations.AddField(
+            model_name='paymentattempt',
+            name='reported_result',
+            field=models.CharField(blank=True, max_length=32),
+        ),
     ]
