@@ -2,7 +2,8 @@
 
 The rule: the marketplace moves exactly the approved amount, to the wallet the provider registered, or
 nothing, whatever a wallet answers. Each check raises `Mismatch`, which ends the attempt with a message
-the funder can act on (the step never retries it) and logs what differed.
+the funder can act on (the step never retries it) and logs what differed. (Amounts are equal when value,
+asset code and scale all are.)
 """
 
 from __future__ import annotations
@@ -28,21 +29,17 @@ PAYMENT_LIED = (
 LARGEST_STORED = 2**63 - 1
 
 
-class Mismatch(Exception):
-    """A wallet's answer differs from what we asked for: `message` for the funder, `differs` for the log."""
+class Refused(Exception):
+    """A wallet answered in a way the attempt cannot go on from: the message is for the funder, `differs`
+    (what the log says) is the message unless given."""
 
-    def __init__(self, message: str, differs: str) -> None:
+    def __init__(self, message: str, differs: str = "") -> None:
         super().__init__(message)
-        self.differs = differs
+        self.differs = differs or message
 
 
-def same_amount(got: Amount | None, want: Amount) -> bool:
-    """Whether `got` is exactly `want`: value, asset code and scale."""
-    return got is not None and (got.value, got.asset_code, got.asset_scale) == (
-        want.value,
-        want.asset_code,
-        want.asset_scale,
-    )
+class Mismatch(Refused):
+    """A wallet's answer differs from what we asked for."""
 
 
 def under(url: str, base: str) -> bool:
@@ -66,7 +63,7 @@ def incoming_payment(
         or (url is not None and payment.id != url)
     ):
         raise Mismatch(PROVIDER_LIED, f"incoming payment {payment.id} of {payment.wallet_address}")
-    if not same_amount(payment.incoming_amount, price) or payment.received_amount.value > LARGEST_STORED:
+    if payment.incoming_amount != price or payment.received_amount.value > LARGEST_STORED:
         raise Mismatch(PROVIDER_AMOUNT, f"incoming amount {payment.incoming_amount} for {price}")
     if open_at is not None and (
         payment.completed or (payment.expires_at is not None and payment.expires_at <= open_at)
@@ -84,7 +81,7 @@ def op_quote(
     debit, receive = quote.debit_amount, quote.receive_amount
     if quote.wallet_address != sender.id or quote.receiver != receiver_url:
         raise Mismatch(QUOTE_LIED, f"quote of {quote.wallet_address} to {quote.receiver}")
-    if not same_amount(receive, price):
+    if receive != price:
         raise Mismatch(QUOTE_LIED, f"quote receives {receive} for {price}")
     if (debit.asset_code, debit.asset_scale) != (sender.asset_code, sender.asset_scale) or (
         debit.value > LARGEST_STORED
@@ -113,7 +110,7 @@ def outgoing_payment(
         or payment.wallet_address != sender_id
         or payment.receiver != receiver_url
         or (payment.quote_id is not None and payment.quote_id != quote_url)
-        or not same_amount(payment.debit_amount, debit)
+        or payment.debit_amount != debit
         or payment.sent_amount.value > LARGEST_STORED
     ):
         raise Mismatch(

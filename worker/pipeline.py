@@ -56,7 +56,7 @@ from payments import (
 from payments.models import Continuation, IncomingPayment, PaginatedList
 from payments.models import Quote as OpenPaymentsQuote
 from worker import checks
-from worker.checks import Mismatch
+from worker.checks import Mismatch, Refused
 from worker.failpoints import failpoint
 from worker.tokens import shared_key, token_fields, using_shared, using_token
 
@@ -75,8 +75,8 @@ class Next:
     countdown: float
 
 
-class Refused(Exception):
-    """A wallet answered in a way this attempt cannot go on from; the message is for the funder."""
+class Ended(Exception):
+    """The step ended the attempt (its lease did the status change); nothing more to do."""
 
 
 class RetryLater(Exception):
@@ -118,9 +118,10 @@ def step(attempt_id: str, *, status: str, mark: str | None = None) -> Iterator[L
     """The lease on the attempt for one step in `status`, let go when the block ends; None when the
     attempt has left `status` (nothing to do).
 
-    Another delivery holding it makes this one wait (`RetryLater`) until its lease runs out. A refusal, a
-    wallet answer that is not what we asked for (`worker.checks`) or a terminal wallet error ends the
-    attempt as failed; retryable errors and waits go through to the task.
+    Another delivery holding it makes this one wait (`RetryLater`) until its lease runs out. A refusal
+    (among them a wallet answer that is not what we asked for, `worker.checks`) or a terminal wallet
+    error ends the attempt as failed; a step that ended it already (`Ended`) just stops; retryable errors
+    and waits go through to the task.
     The step's log lines name the attempt's job.
     """
     with leased(attempt_id, status=status, mark=mark) as lease:
@@ -132,11 +133,10 @@ def step(attempt_id: str, *, status: str, mark: str | None = None) -> Iterator[L
         try:
             yield lease
         except Refused as exc:
-            log.warning("step refused: %s", exc)
+            log.warning("step refused: %s", exc.differs)
             lease.end(to=S.FAILED, error=str(exc))
-        except Mismatch as exc:
-            log.warning("wallet answer refused: %s", exc.differs)
-            lease.end(to=S.FAILED, error=str(exc))
+        except Ended:
+            pass
         except LeaseLost as exc:
             log.error("step stopped: %s", exc)
         except OpenPaymentsError as exc:
@@ -281,8 +281,7 @@ def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
     if lease.before(attempt.incoming_payment_requested_at):
         found = find_incoming_payment(lease, receiver)
         if found is not None:
-            checks.incoming_payment(found, receiver, price, open_at=timezone.now())
-            lease.keep(**incoming_payment_fields(found))
+            keep_incoming_payment(lease, receiver, price, found)
             return
     if (receiver.asset_code, receiver.asset_scale) != (price.asset_code, price.asset_scale):
         raise Refused(
@@ -308,8 +307,7 @@ def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
         ),
     )
     failpoint("incoming_payment.created")
-    checks.incoming_payment(payment, receiver, price, open_at=timezone.now())
-    lease.keep(**incoming_payment_fields(payment))
+    keep_incoming_payment(lease, receiver, price, payment)
 
 
 def find_incoming_payment(lease: Lease, receiver: WalletAddress) -> IncomingPayment | None:
@@ -319,15 +317,17 @@ def find_incoming_payment(lease: Lease, receiver: WalletAddress) -> IncomingPaym
     return find_by_metadata(use, lister, "attemptId", str(lease.attempt.pk))
 
 
-def incoming_payment_fields(payment: IncomingPayment) -> dict[str, object]:
-    """The attempt fields that store the provider's incoming payment."""
-    amount = payment.incoming_amount or payment.received_amount
-    return {
-        "incoming_payment_url": payment.id,
-        "incoming_amount": payment.incoming_amount.value if payment.incoming_amount else None,
-        "receive_asset_code": amount.asset_code,
-        "receive_asset_scale": amount.asset_scale,
-    }
+def keep_incoming_payment(
+    lease: Lease, receiver: WalletAddress, price: Amount, payment: IncomingPayment
+) -> None:
+    """Keeps the incoming payment once it is the one asked for: the provider's, open, for `price`."""
+    checks.incoming_payment(payment, receiver, price, open_at=timezone.now())
+    lease.keep(
+        incoming_payment_url=payment.id,
+        incoming_amount=price.value,
+        receive_asset_code=price.asset_code,
+        receive_asset_scale=price.asset_scale,
+    )
 
 
 def new_op_quote(attempt: PaymentAttempt, sender: WalletAddress) -> OpenPaymentsQuote:
@@ -406,22 +406,15 @@ AUTHORIZE_AGAIN = (
 PRICE_CHANGED = "The price changed while you were in your wallet. Please get a new link."
 
 
-class Ended(Exception):
-    """The step ended the attempt (its lease did the status change); nothing more to do."""
-
-
 @log_context()
 def continue_grant(attempt_id: str) -> Next | None:
     """After consent: the access token, then the outgoing payment; the attempt moves to processing."""
     with step(attempt_id, status=S.AUTHORIZED) as lease:
         if lease is None:
             return None
-        try:
-            ensure_access_token(lease)
-            sender, _ = wallets(lease.attempt)
-            ensure_outgoing_payment(lease, sender)
-        except Ended:
-            return None
+        ensure_access_token(lease)
+        sender, _ = wallets(lease.attempt)
+        ensure_outgoing_payment(lease, sender)
         if lease.end(to=S.PROCESSING):
             log.info("outgoing payment created")
             return Next("poll", 1.0)
@@ -507,9 +500,7 @@ def keep_outgoing_payment(lease: Lease, sender: WalletAddress, payment: Outgoing
     """Keeps the outgoing payment once it is the one approved; otherwise revokes the grant (nothing more
     can be sent under it) and ends the attempt."""
     attempt = lease.attempt
-    debit = Amount(
-        int(attempt.debit_amount or 0), attempt.debit_asset_code, int(attempt.debit_asset_scale or 0)
-    )
+    debit = attempt_debit(attempt)
     try:
         checks.outgoing_payment(payment, sender.id, attempt.op_quote_url, attempt.incoming_payment_url, debit)
     except Mismatch:

@@ -29,8 +29,12 @@ FIELDS: dict[Kind, tuple[str, str, str]] = {
 def token_fields(kind: Kind, token: AccessToken) -> dict[str, object]:
     """The attempt fields that store `token` as the `kind` token."""
     value, manage, expires = FIELDS[kind]
-    expires_at = timezone.now() + timedelta(seconds=token.expires_in) if token.expires_in else None
-    return {value: token.value, manage: token.manage, expires: expires_at}
+    return {value: token.value, manage: token.manage, expires: expiry(token)}
+
+
+def expiry(token: AccessToken) -> datetime | None:
+    """When `token` stops working, if its grant said."""
+    return timezone.now() + timedelta(seconds=token.expires_in) if token.expires_in else None
 
 
 def stored_token(attempt: PaymentAttempt, kind: Kind) -> AccessToken:
@@ -81,10 +85,6 @@ def _remember(key: str, row: GrantToken) -> AccessToken:
     return token
 
 
-def _expiry(token: AccessToken) -> datetime | None:
-    return timezone.now() + timedelta(seconds=token.expires_in) if token.expires_in else None
-
-
 def shared_token(key: str, kind: str, auth_server: str, request: Callable[[], AccessToken]) -> AccessToken:
     """The shared token under `key`: this process's copy, else the stored one, else a renewed one."""
     memo = _MEMO.get(key)
@@ -121,10 +121,11 @@ def renew(
                 fresh = None  # the grant was revoked or is unknown: ask for a new one
         if fresh is None:
             fresh = request()
-        values = {"value": fresh.value, "manage": fresh.manage, "expires_at": _expiry(fresh)}
+        expires_at = expiry(fresh)
+        values = {"value": fresh.value, "manage": fresh.manage, "expires_at": expires_at}
         if row is not None:
             GrantToken.objects.filter(pk=row.pk).update(updated_at=timezone.now(), **values)
-            row.value, row.manage, row.expires_at = fresh.value, fresh.manage, _expiry(fresh)
+            row.value, row.manage, row.expires_at = fresh.value, fresh.manage, expires_at
         else:
             row, _ = GrantToken.objects.get_or_create(
                 key=key, defaults={"kind": kind, "auth_server": auth_server, **values}
