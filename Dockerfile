@@ -1,25 +1,29 @@
-# Two images. `production` (the default target) runs every process of the marketplace (web, worker,
-# beat, flower; compose picks the command) and holds no wallet. `demo` adds the local Open Payments
-# wallet (testwallet/ and its server dependencies) for `docker compose up`.
+# Two images. `production` (the default target, the last stage) runs every process of the marketplace
+# (web, worker, beat, flower; compose picks the command) and holds only what they run: no wallet, no
+# tests, no dev tools. `demo` adds the local Open Payments wallet (testwallet/ and its server
+# dependencies) for `docker compose --profile demo up`.
 FROM python:3.11-slim AS base
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-COPY pyproject.toml ./
+# A fixed numeric id, so an orchestrator enforcing non-root users can check it.
+RUN groupadd --gid 10001 app && useradd --uid 10001 --gid app --create-home app
+COPY pyproject.toml manage.py ./
 COPY marketplace ./marketplace
 COPY jobs ./jobs
 COPY payments ./payments
 COPY worker ./worker
-COPY manage.py ./
-RUN pip install --no-cache-dir -e . && useradd --create-home app && mkdir -p /app/var && chown app /app/var
+# Editable: the apps' templates and static files are read from the copied source tree (a wheel built
+# here would not carry them).
+RUN pip install -e . && mkdir -p /app/var && chown app:app /app/var
 
 FROM base AS demo
 COPY testwallet ./testwallet
-RUN pip install --no-cache-dir -e '.[testwallet]'
-USER app
+RUN pip install -e '.[testwallet]'
+USER 10001:10001
 EXPOSE 4000
 CMD ["python", "-m", "testwallet", "--host", "0.0.0.0", "--port", "4000", "--public-url", "http://127.0.0.1:4000"]
 
 FROM base AS production
-USER app
+USER 10001:10001
 EXPOSE 8000 5555
 CMD ["python", "-m", "gunicorn", "-c", "python:marketplace.gunicorn", "marketplace.wsgi", "--bind", "0.0.0.0:8000"]

@@ -57,8 +57,17 @@ class QuoteAdmin(admin.ModelAdmin[Quote]):
 
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(admin.ModelAdmin[PaymentAttempt]):
-    list_display = ("id", "job", "status", "debit_amount", "debit_asset_code", "created_at", "updated_at")
-    list_filter = ("status",)
+    list_display = (
+        "id",
+        "job",
+        "status",
+        "error_code",
+        "debit_amount",
+        "debit_asset_code",
+        "created_at",
+        "updated_at",
+    )
+    list_filter = ("status", "error_code")
     search_fields = ("=id", "job__title", "sender_wallet", "receiver_wallet")
     date_hierarchy = "created_at"
     fields = ATTEMPT_FIELDS

@@ -88,6 +88,8 @@ class Lease:
         self._set(fields)
         values: dict[str, Any] = {**self.kept, **fields, **RELEASED}
         self.released = transition(self.attempt.pk, to=to, source=self.status, **values)
+        if self.released:
+            self.attempt.status = to
         return self.released
 
     def release(self) -> None:

@@ -85,6 +85,15 @@ class AttemptStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+FINAL_STATUSES = frozenset(
+    {
+        AttemptStatus.SUCCEEDED,
+        AttemptStatus.FAILED,
+        AttemptStatus.DECLINED,
+        AttemptStatus.EXPIRED,
+        AttemptStatus.CANCELLED,
+    }
+)
 LIVE_STATUSES = (
     AttemptStatus.GENERATING,
     AttemptStatus.AWAITING_AUTHORIZATION,
@@ -167,8 +176,15 @@ class PaymentAttempt(models.Model):
     received_amount = models.BigIntegerField(null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the outgoing-payment grant was revoked at the funder's wallet (or found gone) after the attempt
+    # ended: nothing more can be sent under it. Null while a revocation is still owed.
+    grant_revoked_at = models.DateTimeField(null=True, blank=True)
 
+    # What the funder reads when the attempt failed; for ops, what failed underneath (a stable code such as
+    # `certificate` or `http_403`, and the technical message, which never holds a token).
     error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=32, blank=True, db_index=True)
+    error_detail = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -180,7 +196,16 @@ class PaymentAttempt(models.Model):
                 fields=["job"], condition=Q(status=AttemptStatus.SUCCEEDED), name="one_success_per_job"
             ),
         ]
-        indexes = [models.Index(fields=["status", "updated_at"], name="attempt_status_updated")]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="attempt_status_updated"),
+            # The reconciler's look-up of finished attempts whose grant is still to be revoked.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(grant_revoked_at__isnull=True, status__in=sorted(FINAL_STATUSES))
+                & ~Q(continue_uri=""),
+                name="attempt_grant_owed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.pk} of job #{self.job_id} ({self.status})"

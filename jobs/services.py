@@ -15,7 +15,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs import selectors, states
-from jobs.models import LIVE_STATUSES, ApiToken, AttemptStatus, Job, PaymentAttempt, Profile, Quote
+from jobs.models import (
+    FINAL_STATUSES,
+    LIVE_STATUSES,
+    ApiToken,
+    AttemptStatus,
+    Job,
+    PaymentAttempt,
+    Profile,
+    Quote,
+)
 from payments.interaction import verify_finish_hash
 
 
@@ -248,6 +257,15 @@ def attempt_finish(
 def attempt_expiry(attempt: PaymentAttempt) -> tuple[str, str]:
     """The status and message an unused payment link ends with: what its wallet reported, if anything."""
     return FINISH_RESULTS.get(attempt.reported_result, (AttemptStatus.EXPIRED, LINK_EXPIRED))
+
+
+def attempt_grant_revoked(attempt_id: uuid.UUID | str) -> bool:
+    """Records that a finished attempt's grant is revoked at the funder's wallet; False when that was
+    recorded already (or the attempt is not finished)."""
+    owed = PaymentAttempt.objects.filter(
+        pk=attempt_id, status__in=FINAL_STATUSES, grant_revoked_at__isnull=True
+    )
+    return owed.update(grant_revoked_at=timezone.now()) == 1
 
 
 @dataclass(frozen=True)

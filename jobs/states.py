@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.models import FINAL_STATUSES, Job, PaymentAttempt
 from jobs.models import AttemptStatus as S
-from jobs.models import Job, PaymentAttempt
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.GENERATING: frozenset({S.AWAITING_AUTHORIZATION, S.FAILED, S.CANCELLED}),
@@ -21,7 +21,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.AUTHORIZED: frozenset({S.PROCESSING, S.FAILED, S.EXPIRED, S.CANCELLED}),
     S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED}),
 }
-FINAL = frozenset({S.SUCCEEDED, S.FAILED, S.DECLINED, S.EXPIRED, S.CANCELLED})
+FINAL = FINAL_STATUSES
 
 
 class IllegalTransition(ValueError):

@@ -2,7 +2,10 @@
 
 Anyone learns up or down (200 or 503, `{"status": "ok" | "down"}`); what is down, and the checks' details
 (worker names, database vendor, broker transport, errors), only staff or a caller sending
-`Authorization: Bearer <HEALTHZ_TOKEN>`.
+`Authorization: Bearer <HEALTHZ_TOKEN>`. They also see `wallets`: whether the Open Payments settings can be
+used, and the payments that failed in the last day for a reason a retry does not fix (an untrusted
+certificate, a host that does not exist, a wallet refusing us), by what failed. That never makes the
+marketplace "down": it is one wallet's problem, or a set-up one, not this process's health.
 """
 
 from __future__ import annotations
@@ -10,16 +13,22 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models import Count
 from django.db.utils import Error as DatabaseError
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu.exceptions import OperationalError
 
+from jobs.models import PaymentAttempt
 from marketplace.celery import app
+from marketplace.open_payments import open_payments_client
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +67,26 @@ CHECKS: dict[str, Callable[[], dict[str, object]]] = {
 }
 
 
+def check_wallets() -> dict[str, object]:
+    """Whether the Open Payments client can be made from the settings, and the last day's payments that
+    failed with a stated cause (`PaymentAttempt.error_code`): how many of each, and the latest."""
+    try:
+        open_payments_client()
+        report: dict[str, object] = {"configured": True}
+    except ImproperlyConfigured as exc:
+        report = {"configured": False, "error": str(exc)}
+    failed = PaymentAttempt.objects.filter(finished_at__gte=timezone.now() - timedelta(days=1)).exclude(
+        error_code=""
+    )
+    counts = failed.values_list("error_code").annotate(count=Count("pk")).order_by("error_code")
+    report["failures_last_day"] = dict(counts)
+    latest = failed.order_by("-finished_at").values_list("error_code", "error_detail", "finished_at").first()
+    if latest is not None:
+        code, detail, at = latest
+        report["latest_failure"] = {"code": code, "detail": detail, "at": at.isoformat() if at else None}
+    return report
+
+
 def run_check(name: str) -> dict[str, object]:
     """One check's result; a failure becomes `ok: false` with the error's class and message."""
     try:
@@ -65,6 +94,14 @@ def run_check(name: str) -> dict[str, object]:
     except (DatabaseError, OperationalError, OSError, TimeoutError) as exc:
         logger.warning("health check %s failed: %s", name, exc.__class__.__name__)
         return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
+
+
+def wallets_report() -> dict[str, object]:
+    """`check_wallets`, or its error when the database cannot answer it."""
+    try:
+        return check_wallets()
+    except DatabaseError as exc:
+        return {"error": f"{exc.__class__.__name__}: {exc}"}
 
 
 def shows_details(request: HttpRequest) -> bool:
@@ -91,5 +128,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
     down = [name for name, result in results.items() if not result["ok"]]
     body: dict[str, object] = {"status": "ok" if not down else "down"}
     if shows_details(request):
-        body.update(down=down, checks=results)
+        body.update(down=down, checks=results, wallets=wallets_report())
     return JsonResponse(body, status=503 if down else 200)

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from payments import OpenPaymentsClient, load_private_key
 from payments.client import ClientConfig
+from payments.safe_http import HostList, check_ca_bundle
 
 REQUIRED = {
     "CLIENT_WALLET_ADDRESS": "OP_CLIENT_WALLET_ADDRESS",
@@ -20,20 +21,28 @@ REQUIRED = {
 
 
 def client_config() -> ClientConfig:
-    """The client's configuration from `settings.OPEN_PAYMENTS`; names every missing variable."""
+    """The client's configuration from `settings.OPEN_PAYMENTS`; names every missing variable, and the
+    variable of a value it cannot use (a host list entry, the CA bundle)."""
     values: dict[str, Any] = settings.OPEN_PAYMENTS
     missing = [variable for key, variable in REQUIRED.items() if not values.get(key)]
     if missing:
         raise ImproperlyConfigured(f"Open Payments is not configured: set {', '.join(missing)}.")
-    hosts = frozenset(values["HTTP_HOSTS"])
+    try:
+        HostList(values["HTTP_HOSTS"], name="OP_HTTP_HOSTS")
+        HostList(values["PRIVATE_HOSTS"], name="OP_PRIVATE_HOSTS")
+        if values["CA_BUNDLE"]:
+            check_ca_bundle(values["CA_BUNDLE"])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Open Payments is not configured: {exc}.") from None
     return ClientConfig(
         wallet_address_url=values["CLIENT_WALLET_ADDRESS"],
         key_id=values["KEY_ID"],
         private_key=load_private_key(values["PRIVATE_KEY"]),
         timeout=float(values["TIMEOUT_SECONDS"]),
         deadline=float(values["DEADLINE_SECONDS"]),
-        allowed_http_hosts=hosts,
-        private_hosts=hosts,
+        allowed_http_hosts=frozenset(values["HTTP_HOSTS"]),
+        private_hosts=frozenset(values["PRIVATE_HOSTS"]),
+        ca_bundle=values["CA_BUNDLE"] or None,
     )
 
 

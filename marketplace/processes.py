@@ -259,9 +259,10 @@ def database(
 def local_wallet(
     folder: Path, seed: dict[str, Any] | None = None, **options: Any
 ) -> Iterator[tuple[RunningWallet, ClientIdentity, dict[str, str]]]:
-    """The local wallet in a process of its own (`options` as `running_wallet` takes them; log in
-    `folder/wallet.log`) with the marketplace's client on it: the wallet, the client, and the OP_*
-    settings that make a process that client (its key in `folder/private.pem`)."""
+    """The local wallet in a process of its own (`options` as `running_wallet` takes them, `tls=True` for
+    https; log in `folder/wallet.log`) with the marketplace's client on it: the wallet, the client, and
+    the OP_* settings that make a process that client (its key in `folder/private.pem`; over https, the
+    wallet's CA trusted and no plain http)."""
     from testwallet.testing import running_wallet
 
     with running_wallet(seed, log_path=folder / "wallet.log", **options) as wallet:
@@ -269,5 +270,14 @@ def local_wallet(
         key = folder / "private.pem"
         key.touch(mode=0o600)
         key.write_bytes(client.private_key_pem)
-        env = {"OP_CLIENT_WALLET_ADDRESS": client.url, "OP_KEY_ID": client.key_id, "OP_PRIVATE_KEY": str(key)}
-        yield wallet, client, {**env, "OP_HTTP_HOSTS": "127.0.0.1"}
+        env = {
+            "OP_CLIENT_WALLET_ADDRESS": client.url,
+            "OP_KEY_ID": client.key_id,
+            "OP_PRIVATE_KEY": str(key),
+            "OP_PRIVATE_HOSTS": "127.0.0.1",
+        }
+        if wallet.ca_file is None:
+            env["OP_HTTP_HOSTS"] = "127.0.0.1"
+        else:
+            env["OP_CA_BUNDLE"] = str(wallet.ca_file)
+        yield wallet, client, env

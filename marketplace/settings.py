@@ -214,8 +214,14 @@ OPEN_PAYMENTS: dict[str, Any] = {
     "KEY_ID": env_str("OP_KEY_ID", ""),
     # A path to the Ed25519 PEM file, or the base64 of the PEM.
     "PRIVATE_KEY": env_str("OP_PRIVATE_KEY", ""),
-    # Hosts we may reach over plain http and on private addresses (the local wallet); https elsewhere.
+    # Hosts we may reach over plain http (the local wallet); https elsewhere. Entries `host` or `host:port`.
     "HTTP_HOSTS": env_list("OP_HTTP_HOSTS", "127.0.0.1,localhost" if DEBUG else ""),
+    # Hosts that may resolve to private or loopback addresses (an internal wallet, the local one); every
+    # other host must resolve to public addresses only. Entries `host` or `host:port`.
+    "PRIVATE_HOSTS": env_list("OP_PRIVATE_HOSTS", "127.0.0.1,localhost" if DEBUG else ""),
+    # Extra CA certificates to trust for wallet calls (a PEM file, or a directory of hashed ones), besides
+    # the system store and SSL_CERT_FILE / SSL_CERT_DIR.
+    "CA_BUNDLE": env_str("OP_CA_BUNDLE", ""),
     # Each read or connect of a call to a wallet, and the whole call (connect, headers and body together).
     "TIMEOUT_SECONDS": env_int("OP_TIMEOUT_SECONDS", 10),
     "DEADLINE_SECONDS": env_int("OP_DEADLINE_SECONDS", 30),

@@ -98,6 +98,8 @@ def _wallet(args: argparse.Namespace, out: TextIO) -> int:
         timeout=args.timeout,
         allowed_http_hosts=frozenset(args.allow_http_host),
         allow_private_hosts=args.allow_private,
+        private_hosts=frozenset(args.allow_private_host),
+        ca_bundle=args.ca_bundle,
     )
     with OpenPaymentsClient(config) as client:
         wallet = client.wallet_addresses.get(args.url)
@@ -138,8 +140,28 @@ def _parser() -> argparse.ArgumentParser:
     wallet = commands.add_parser("wallet", help="fetch a wallet address (URL or $pointer)")
     wallet.add_argument("url")
     wallet.add_argument("--timeout", type=float, default=10.0)
-    wallet.add_argument("--allow-http-host", action="append", default=[], help="host allowed over plain http")
-    wallet.add_argument("--allow-private", action="store_true", help="allow loopback/private addresses")
+    wallet.add_argument(
+        "--allow-http-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="host (on any port, or only PORT) allowed over plain http; repeatable",
+    )
+    wallet.add_argument(
+        "--allow-private-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="host (on any port, or only PORT) allowed to be at a loopback/private address; repeatable",
+    )
+    wallet.add_argument(
+        "--allow-private", action="store_true", help="allow loopback/private addresses for every host"
+    )
+    wallet.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="PEM file or hashed directory of CA certificates to trust too (beside certifi and the system's)",
+    )
     return parser
 
 
@@ -159,7 +181,8 @@ def main(
         if args.command == "verify":
             return _verify(args, out, source)
         return _wallet(args, out)
-    except OpenPaymentsError as error:
+    except (OpenPaymentsError, ValueError) as error:
+        # ValueError: a setting the client cannot use (a host entry, the CA bundle).
         sys.stderr.write(f"error: {error}\n")
         return 2
 

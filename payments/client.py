@@ -29,7 +29,17 @@ from .resources import (
     Tokens,
     WalletAddresses,
 )
-from .safe_http import Resolver, URLPolicy, build_http_client, deadline, read_limited, system_resolver
+from .safe_http import (
+    HostList,
+    Resolver,
+    URLPolicy,
+    build_http_client,
+    check_ca_bundle,
+    deadline,
+    read_limited,
+    system_resolver,
+    transport_error,
+)
 from .signing import SignatureAuth, json_body
 from .urls import wallet_address_url
 
@@ -44,6 +54,13 @@ class ClientConfig:
 
     Without ``http_client`` the client builds a guarded one that re-checks addresses at connect time;
     a supplied ``http_client`` (e.g. an in-process transport in tests) gets the pre-request checks only.
+
+    ``allowed_http_hosts`` may be fetched over plain http, ``private_hosts`` may resolve to private or
+    loopback addresses (``allow_private_hosts``: any host may); each entry is ``host`` or ``host:port``
+    (IPv6 as ``[::1]`` or ``[::1]:8443``), and neither list implies the other. ``ca_bundle`` is a PEM file
+    or a directory of hashed certificates whose CAs the guarded client trusts too, beside certifi's bundle,
+    the system store and ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``. A malformed host entry or an unusable
+    ``ca_bundle`` raises ValueError naming it when the config is made.
     """
 
     wallet_address_url: str
@@ -58,6 +75,7 @@ class ClientConfig:
     private_hosts: frozenset[str] = frozenset()
     max_response_bytes: int = 1_000_000
     wallet_address_ttl: float = 300.0
+    ca_bundle: str | None = None
     http_client: httpx.Client | None = field(default=None, repr=False, compare=False)
     resolver: Resolver = field(default=system_resolver, repr=False, compare=False)
 
@@ -68,6 +86,10 @@ class ClientConfig:
             raise ValueError("timeouts must be positive")
         if self.max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be positive")
+        HostList(self.allowed_http_hosts, name="allowed_http_hosts")
+        HostList(self.private_hosts, name="private_hosts")
+        if self.ca_bundle is not None:
+            check_ca_bundle(self.ca_bundle)
 
 
 class HTTPRequester:
@@ -83,7 +105,9 @@ class HTTPRequester:
         )
         self.timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
         self.owns_http = config.http_client is None
-        self.http = config.http_client or build_http_client(self.policy, timeout=self.timeout)
+        self.http = config.http_client or build_http_client(
+            self.policy, timeout=self.timeout, ca_bundle=config.ca_bundle
+        )
         self._auth = SignatureAuth(config.private_key, config.key_id)
 
     def request(
@@ -99,9 +123,14 @@ class HTTPRequester:
         """Send a request and return its parsed JSON (None when empty); raise a mapped error otherwise.
 
         Signed when it is a POST or carries ``token``; ``wait`` feeds :class:`TooFast`. The whole call ends
-        within the config's ``deadline`` (or an earlier one set with :func:`payments.deadline`).
+        within the config's ``deadline`` (or an earlier one set with :func:`payments.deadline`). No response
+        at all is a :class:`TransportError` naming the cause and the request (a :class:`TLSError` or
+        :class:`HostNotFound` when retrying cannot help).
         """
-        self.policy.check_url(url)
+        try:
+            self.policy.check_url(url)
+        except TransportError as exc:
+            raise exc.for_request(method, url) from None
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = "GNAP " + (token.value if isinstance(token, AccessToken) else token)
@@ -114,10 +143,11 @@ class HTTPRequester:
             with deadline(self.config.deadline):
                 response = self.http.send(request, auth=self._auth, stream=True, follow_redirects=False)
                 raw = read_limited(response, self.config.max_response_bytes)
-        except httpx.TimeoutException as exc:
-            raise TransportError(f"timed out ({type(exc).__name__})", method=method, url=url) from None
         except httpx.RequestError as exc:
-            raise TransportError(f"request failed ({type(exc).__name__})", method=method, url=url) from None
+            raise transport_error(exc, method=method, url=url) from None
+        except TransportError as exc:
+            # Raised by the connect-time check (a failed DNS lookup), before the request was known.
+            raise exc.for_request(method, url) from None
         _log.debug("%s -> %s", shown, response.status_code)
         if response.status_code >= 400:
             raise error_from_response(

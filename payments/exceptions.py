@@ -3,7 +3,9 @@
 Our exception hierarchy:
 
 * OpenPaymentsError
-  + TransportError                 (retryable: timeout, connect error, dropped connection)
+  + TransportError                 (no HTTP response; .reason, .retryable: timeout, refused, dropped, DNS)
+    - TLSError                     (not retryable: certificate untrusted, wrong host, handshake failure)
+    - HostNotFound                 (not retryable: the host name does not exist)
   + HTTPError                      (status, code, description, method, url; .retryable for 5xx/429)
     - BadRequest                   (400)
       · InvalidQuote               (400 "invalid quote": expired, used or receiver done; re-quote)
@@ -36,6 +38,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "HTTPError",
+    "HostNotFound",
     "InactiveToken",
     "InvalidKeyError",
     "InvalidQuote",
@@ -47,6 +50,7 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "SignatureError",
+    "TLSError",
     "TooFast",
     "TransportError",
     "Unauthorized",
@@ -72,17 +76,64 @@ class OpenPaymentsError(Exception):
 
 
 class TransportError(OpenPaymentsError):
-    """The request did not get an HTTP response (timeout, refused or dropped connection); retryable."""
+    """The request got no HTTP response; ``reason`` says why and ``retryable`` whether trying again may help.
 
+    ``reason`` is one of ``REASONS``: ``"timeout"``, ``"refused"`` (nothing listens on the port), ``"dns"``
+    (the host name could not be looked up just now), ``"connection"`` (dropped, reset or another failure),
+    and for the subclasses ``"certificate"``, ``"hostname"``, ``"tls"`` (:class:`TLSError`).
+    """
+
+    REASONS = frozenset({"timeout", "refused", "dns", "certificate", "hostname", "tls", "connection"})
+    DEFAULT_REASON = "connection"
     retryable = True
 
-    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+    def __init__(self, message: str, *, method: str = "", url: str = "", reason: str | None = None) -> None:
+        reason = self.DEFAULT_REASON if reason is None else reason
+        if reason not in self.REASONS:
+            raise ValueError(f"{type(self).__name__} cannot have the reason {reason!r}")
+        self.reason = reason
+        self.detail = message
         self.method = method
         self.url = redact_url(url) if url else ""
         super().__init__(f"{message} ({method} {self.url})" if url else message)
 
+    def for_request(self, method: str, url: str) -> TransportError:
+        """The same error, naming the request it ended (for one raised before the request was known)."""
+        return type(self)(self.detail, method=method, url=url, reason=self.reason)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keeps reason, method and URL when the error crosses a process boundary (pickled by a worker pool).
+        return (_rebuild_transport_error, (type(self), self.detail, self.method, self.url, self.reason))
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.args[0]!r})"
+        return f"{type(self).__name__}({self.args[0]!r}, reason={self.reason!r})"
+
+
+def _rebuild_transport_error(
+    kind: type[TransportError], message: str, method: str, url: str, reason: str
+) -> TransportError:
+    return kind(message, method=method, url=url, reason=reason)
+
+
+class TLSError(TransportError):
+    """The TLS connection could not be set up; not retryable, since the same server will fail the same way.
+
+    ``reason``: ``"certificate"`` (the server's certificate is not trusted: unknown CA, self-signed, expired),
+    ``"hostname"`` (the certificate is not valid for the host asked for) or ``"tls"`` (another handshake or
+    protocol failure, e.g. TLS spoken to a plain-http port).
+    """
+
+    REASONS = frozenset({"certificate", "hostname", "tls"})
+    DEFAULT_REASON = "tls"
+    retryable = False
+
+
+class HostNotFound(TransportError):
+    """The host name does not exist (DNS answered that it has no such name); not retryable."""
+
+    REASONS = frozenset({"dns"})
+    DEFAULT_REASON = "dns"
+    retryable = False
 
 
 class HTTPError(OpenPaymentsError):

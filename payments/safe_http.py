@@ -3,6 +3,8 @@
 https only (plain http for listed hosts); every address a host resolves to must be public unless private
 hosts are allowed, checked before the request and again when the socket connects (against DNS rebinding);
 cloud metadata addresses are always refused; redirects are never followed; bodies are read up to a cap.
+Both host lists take ``host`` (any port) or ``host:port`` entries. TLS trusts certifi's bundle, the system
+store, ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` and an optional CA bundle of our own (:func:`ssl_context`).
 Inside `deadline(seconds)` every connect, TLS handshake, write and read of the guarded transport gets only
 the time left, so a whole call (connect, headers and body together) ends in time even against a server
 that trickles its answer a byte at a time.
@@ -11,27 +13,42 @@ that trickles its answer a byte at a time.
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
 import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import certifi
 import httpcore
 import httpx
 
-from .exceptions import RedirectRefused, ResponseTooLarge, TransportError, UnsafeURLError, redact_url
+from .exceptions import (
+    HostNotFound,
+    RedirectRefused,
+    ResponseTooLarge,
+    TLSError,
+    TransportError,
+    UnsafeURLError,
+    redact_url,
+)
 
 __all__ = [
     "GuardedTransport",
+    "HostList",
     "URLPolicy",
     "build_http_client",
+    "check_ca_bundle",
     "deadline",
     "read_limited",
+    "ssl_context",
     "system_resolver",
+    "transport_error",
 ]
 
 Resolver = Callable[[str, int], list[str]]
@@ -93,27 +110,118 @@ def _tunnel(address: ipaddress.IPv6Address) -> str | None:
     return None
 
 
+# getaddrinfo's answers meaning the name does not exist (EAI_NODATA: it exists without addresses), as
+# opposed to a lookup that failed this time (EAI_AGAIN and the rest).
+_NO_SUCH_NAME = frozenset(
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code is not None
+)
+
+
+def _dns_error(host: str, exc: socket.gaierror) -> TransportError:
+    if exc.errno in _NO_SUCH_NAME:
+        return HostNotFound(f"host not found: {host!r}")
+    return TransportError(f"host lookup failed for {host!r}: {exc.strerror or exc}", reason="dns")
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """Resolve ``host`` with the system resolver to its IP address strings.
 
-    A failed lookup is a :class:`TransportError` (DNS failures are often transient), not a refusal.
+    A name that does not exist is a :class:`HostNotFound`; any other failed lookup (often transient) a
+    retryable :class:`TransportError` with reason ``"dns"``. Neither is a refusal.
     """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TransportError(f"cannot resolve host {host!r}: {exc}") from None
+    except socket.gaierror as exc:
+        raise _dns_error(host, exc) from None
+    except UnicodeError:
+        raise HostNotFound(f"host not found: {host!r} (not a valid host name)") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_.])?")
+_BRACKETED = re.compile(r"\[([^\]]+)\](?::([0-9]+))?")
+
+
+def _normal_host(host: str) -> str:
+    """``host`` as the lists compare it: lower case, IP literals in one spelling, names in ASCII."""
+    host = host.strip("[]").lower()
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+class HostList:
+    """A set of ``host`` (any port) and ``host:port`` entries, IPv6 literals as ``[::1]`` or ``[::1]:8443``
+    (a bare ``::1`` means any port); host names match case-insensitively."""
+
+    def __init__(self, entries: Iterable[str], *, name: str = "host list") -> None:
+        """Parse ``entries``; a malformed one raises ValueError naming ``name`` and the entry."""
+        parsed: set[tuple[str, int | None]] = set()
+        for entry in entries:
+            host_port = self._parse(entry)
+            if host_port is None:
+                raise ValueError(f"{name} entry {entry!r} is not a host or host:port")
+            parsed.add(host_port)
+        self._entries = frozenset(parsed)
+
+    @staticmethod
+    def _parse(entry: str) -> tuple[str, int | None] | None:
+        text = entry.strip().lower()
+        port: str | None
+        if bracketed := _BRACKETED.fullmatch(text):
+            host, port = bracketed.group(1), bracketed.group(2)
+            if ":" not in host:
+                return None
+        elif text.count(":") == 1:
+            host, port = text.split(":")
+        else:
+            host, port = text, None
+        if port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            return None
+        if ":" in host:
+            try:
+                host = str(ipaddress.IPv6Address(host))
+            except ValueError:
+                return None
+        else:
+            host = _normal_host(host)
+            if not _HOST_NAME.fullmatch(host):
+                return None
+        return host, None if port is None else int(port)
+
+    def matches(self, host: str, port: int) -> bool:
+        """Whether ``host`` is listed for ``port`` or for any port."""
+        host = _normal_host(host)
+        return (host, None) in self._entries or (host, port) in self._entries
 
 
 @dataclass(frozen=True)
 class URLPolicy:
-    """Which URLs may be fetched: schemes, plain-http hosts, private addresses, and how to resolve."""
+    """Which URLs may be fetched: schemes, plain-http hosts, private addresses, and how to resolve.
+
+    ``allowed_http_hosts`` may be fetched over plain http; ``private_hosts`` may resolve to private, loopback
+    or link-local addresses (a local wallet). Each entry is ``host`` (any port) or ``host:port`` (that port
+    only; the URL's port or the scheme's default is compared), IPv6 as ``[::1]`` or ``[::1]:8443``. The two
+    lists are independent: one does not imply the other. A malformed entry raises ValueError.
+    """
 
     allowed_http_hosts: frozenset[str] = frozenset()
     allow_private_hosts: bool = False
-    # Hosts that may resolve to private or loopback addresses (a local wallet), when not all may.
     private_hosts: frozenset[str] = frozenset()
     resolver: Resolver = field(default=system_resolver, repr=False)
+    _http: HostList = field(init=False, repr=False, compare=False)
+    _private: HostList = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_http", HostList(self.allowed_http_hosts, name="allowed_http_hosts"))
+        object.__setattr__(self, "_private", HostList(self.private_hosts, name="private_hosts"))
 
     def check_url(self, url: str | httpx.URL) -> None:
         """Raise :class:`UnsafeURLError` unless ``url`` may be fetched; resolves the host, never connects."""
@@ -122,24 +230,26 @@ class URLPolicy:
         host = parsed.host
         if not host:
             raise UnsafeURLError(f"refused {shown}: no host")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
         if parsed.scheme == "http":
-            if host not in self.allowed_http_hosts:
+            if not self._http.matches(host, port):
                 raise UnsafeURLError(f"refused {shown}: plain http is only allowed for configured hosts")
         elif parsed.scheme != "https":
             raise UnsafeURLError(f"refused {shown}: scheme must be https")
         if parsed.userinfo:
             raise UnsafeURLError(f"refused {shown}: credentials in URLs are not allowed")
-        self.safe_addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+        self.safe_addresses(host, port)
 
     def safe_addresses(self, host: str, port: int) -> list[str]:
-        """Resolve ``host`` and return its addresses if every one is allowed, else raise UnsafeURLError."""
+        """Resolve ``host`` and return its addresses if every one is allowed for ``port``, else raise
+        UnsafeURLError; a failed lookup raises the resolver's :class:`TransportError`."""
         try:
             addresses = [ipaddress.ip_address(host.strip("[]"))]
         except ValueError:
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in self.resolver(host, port)]
         if not addresses:
             raise UnsafeURLError(f"refused host {host!r}: it resolves to no address")
-        exempt = self.allow_private_hosts or host in self.private_hosts
+        exempt = self.allow_private_hosts or self._private.matches(host, port)
         for address in addresses:
             problem = self._problem(address, exempt)
             if problem:
@@ -253,13 +363,70 @@ class _GuardedBackend(httpcore.SyncBackend):
         return _DeadlineStream(stream)
 
 
-class GuardedTransport(httpx.HTTPTransport):
-    """An httpx transport whose connections are checked against a :class:`URLPolicy`."""
+# A directory usable as a CA path holds certificates named by subject hash, as `openssl rehash` makes them.
+_HASHED_NAME = re.compile(r"[0-9a-f]{8}\.[0-9]+")
 
-    def __init__(self, policy: URLPolicy, *, max_connections: int = 20) -> None:
+
+def _load_ca_bundle(context: ssl.SSLContext, path: str) -> None:
+    def unusable(why: str) -> ValueError:
+        return ValueError(f"CA bundle {path!r} cannot be used: {why}")
+
+    if not os.path.exists(path):
+        raise unusable("no such file")
+    if os.path.isdir(path):
+        try:
+            names = os.listdir(path)
+        except OSError as exc:
+            raise unusable(exc.strerror or str(exc)) from None
+        if not any(_HASHED_NAME.fullmatch(name) for name in names):
+            raise unusable("the directory has no hashed certificate names (run `openssl rehash` on it)")
+        context.load_verify_locations(capath=path)
+        return
+    try:
+        context.load_verify_locations(cafile=path)
+    except ssl.SSLError as exc:
+        raise unusable(f"no PEM certificate could be read from it ({_ssl_text(exc)})") from None
+    except OSError as exc:
+        raise unusable(exc.strerror or str(exc)) from None
+
+
+def check_ca_bundle(path: str) -> None:
+    """Raise ValueError, naming ``path`` and why, unless it is a PEM file of CA certificates or a directory
+    of hashed ones (as ``openssl rehash`` / ``c_rehash`` make)."""
+    _load_ca_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), path)
+
+
+def _same_path(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and os.path.realpath(a) == os.path.realpath(b)
+
+
+def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """A client TLS context that verifies certificates and host names, trusting certifi's bundle, the system
+    store, whatever ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` name, and ``ca_bundle`` when given (a PEM file or a
+    directory of hashed certificates). An unusable ``ca_bundle`` raises ValueError naming it and why."""
+    # Loads OpenSSL's default verify paths, which are SSL_CERT_FILE / SSL_CERT_DIR when those are set.
+    context = ssl.create_default_context()
+    paths = ssl.get_default_verify_paths()
+    # A set SSL_CERT_FILE / SSL_CERT_DIR takes the place of the system store there; keep the system's too.
+    if os.path.isfile(paths.openssl_cafile) and not _same_path(paths.openssl_cafile, paths.cafile):
+        with suppress(ssl.SSLError, OSError):
+            context.load_verify_locations(cafile=paths.openssl_cafile)
+    if os.path.isdir(paths.openssl_capath) and not _same_path(paths.openssl_capath, paths.capath):
+        context.load_verify_locations(capath=paths.openssl_capath)
+    context.load_verify_locations(cafile=certifi.where())
+    if ca_bundle is not None:
+        _load_ca_bundle(context, ca_bundle)
+    return context
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """An httpx transport whose connections are checked against a :class:`URLPolicy`; TLS trusts what
+    :func:`ssl_context` does, with ``ca_bundle`` added (ValueError if it cannot be used)."""
+
+    def __init__(self, policy: URLPolicy, *, max_connections: int = 20, ca_bundle: str | None = None) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context(ca_bundle),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
@@ -267,14 +434,68 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def build_http_client(policy: URLPolicy, *, timeout: float | httpx.Timeout) -> httpx.Client:
-    """Create the shared ``httpx.Client``: guarded transport, no env proxies, no redirects, a timeout."""
+def build_http_client(
+    policy: URLPolicy, *, timeout: float | httpx.Timeout, ca_bundle: str | None = None
+) -> httpx.Client:
+    """Create the shared ``httpx.Client``: guarded transport (trusting ``ca_bundle`` too, when given), no env
+    proxies, no redirects, a timeout."""
     return httpx.Client(
-        transport=GuardedTransport(policy),
+        transport=GuardedTransport(policy, ca_bundle=ca_bundle),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,
     )
+
+
+# OpenSSL's verify results for a certificate valid for another name or address than the one asked for.
+_X509_V_ERR_HOSTNAME_MISMATCH = 62
+_X509_V_ERR_IP_ADDRESS_MISMATCH = 64
+
+
+def _ssl_text(exc: ssl.SSLError) -> str:
+    """OpenSSL's words for ``exc``, without the source location Python appends."""
+    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    return re.sub(r"\s*\(_ssl\.c:\d+\)$", "", text)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def transport_error(exc: httpx.RequestError, *, method: str, url: str) -> TransportError:
+    """The :class:`TransportError` for a request that got no response, saying what failed from the cause
+    httpx wraps: a :class:`TLSError` for certificate, host name and handshake failures, a
+    :class:`HostNotFound` for a name that does not exist, else a retryable one (timeout, refused, dropped)."""
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError(f"timed out ({kind})", method=method, url=url, reason="timeout")
+    causes = list(_chain(exc))
+    # A TLS error while connecting is the handshake; one later is a dropped connection.
+    connecting = isinstance(exc, httpx.ConnectError)
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = str(cause.verify_message or _ssl_text(cause)).rstrip(".")
+            if cause.verify_code in (_X509_V_ERR_HOSTNAME_MISMATCH, _X509_V_ERR_IP_ADDRESS_MISMATCH):
+                message, reason = f"TLS certificate does not match the host: {detail}", "hostname"
+            else:
+                message = f"TLS certificate not trusted: certificate verify failed: {detail}"
+                reason = "certificate"
+            return TLSError(message, method=method, url=url, reason=reason)
+        if isinstance(cause, ssl.SSLError) and connecting:
+            return TLSError(f"TLS handshake failed: {_ssl_text(cause)}", method=method, url=url, reason="tls")
+        if isinstance(cause, ConnectionRefusedError):
+            return TransportError("connection refused", method=method, url=url, reason="refused")
+        if isinstance(cause, socket.gaierror):
+            return _dns_error(httpx.URL(url).host, cause).for_request(method, url)
+    # Only the system's words are shown: httpx's own messages may quote a header value (a token).
+    words = next((c.strerror for c in causes if isinstance(c, OSError) and c.strerror), None)
+    shown = f"{kind}: {words}" if words else kind
+    return TransportError(f"connection failed ({shown})", method=method, url=url, reason="connection")
 
 
 def read_limited(response: httpx.Response, max_bytes: int) -> bytes:

@@ -8,19 +8,30 @@ change is atomic. uvicorn picks uvloop/httptools when they are installed (they a
 h11 and the stdlib loop measured 1,500-1,900 signed grant requests/s on this 2-core machine, client included).
 
 ``--port 0`` binds a free port; the first line on stdout is always
-``testwallet listening on <base URL>``, which :mod:`testwallet.testing` waits for.
+``testwallet listening on <base URL>``, which :mod:`testwallet.testing` waits for. With ``--tls`` the
+base URL is ``https://HOST:PORT`` and a second line ``testwallet CA certificate: <path of ca.pem>``
+names the certificate clients must trust (see :mod:`testwallet.tls`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import uvicorn
 
+from . import tls
 from .app import build_store, create_app
 from .config import Options, options_from_args
 from .state import SeedError
+
+CA_LINE_PREFIX = "testwallet CA certificate: "
 
 
 def serve(options: Options) -> None:
@@ -32,20 +43,44 @@ def serve(options: Options) -> None:
     sock.bind((options.host, options.port))
     sock.listen(2048)  # connections made after the announcement queue until uvicorn accepts them
     port = sock.getsockname()[1]
-    base_url = options.public_url or f"http://{options.host}:{port}"
+    scheme = "https" if options.tls else "http"
+    base_url = options.public_url or f"{scheme}://{options.host}:{port}"
     store = build_store(options, base_url)
-    app = create_app(options, store)
-    config = uvicorn.Config(
+    announcement = [f"testwallet listening on {base_url}"]
+    with contextlib.ExitStack() as cleanup:
+        if options.tls:
+            directory = options.tls_dir
+            if directory is None:
+                directory = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="testwallet-tls-")))
+                # uvicorn re-raises SIGTERM once it has shut down; by default that would end the process
+                # before the temporary directory (with its private keys) is removed.
+                signal.signal(signal.SIGTERM, _exit_on_signal)
+            with tls.issued(directory, tls.server_names(options.host, options.public_url)) as files:
+                config = _config(options, create_app(options, store, trusted_ca=files.ca_cert), files)
+                config.load()  # reads the server certificate and key while no sibling can replace them
+            announcement.append(f"{CA_LINE_PREFIX}{files.ca_cert}")
+        else:
+            config = _config(options, create_app(options, store), None)
+        server = uvicorn.Server(config)
+        print("\n".join(announcement), flush=True)
+        server.run(sockets=[sock])
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _config(options: Options, app: Any, files: tls.TlsFiles | None) -> uvicorn.Config:
+    return uvicorn.Config(
         app,
         log_level=options.log_level,
         access_log=options.access_log,
         lifespan="on",
         timeout_keep_alive=30,
         backlog=2048,
+        ssl_certfile=files.server_cert if files else None,
+        ssl_keyfile=files.server_key if files else None,
     )
-    server = uvicorn.Server(config)
-    print(f"testwallet listening on {base_url}", flush=True)
-    server.run(sockets=[sock])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from .replies import Services, json_response
 from .settlement import Settler
 from .state import Store
 from .stats import RequestStats, StatsMiddleware
+from .tls import client_context
 from .urls import Urls
 
 log = logging.getLogger("testwallet")
@@ -60,8 +62,11 @@ def build_store(options: Options, base_url: str) -> Store:
     return store
 
 
-def create_app(options: Options, store: Store) -> Any:
-    """The ASGI app serving ``store``; the fault middleware wraps everything so drops hit the socket."""
+def create_app(options: Options, store: Store, *, trusted_ca: Path | None = None) -> Any:
+    """The ASGI app serving ``store``; the fault middleware wraps everything so drops hit the socket.
+
+    ``trusted_ca``: a CA certificate the wallet's own HTTP client trusts besides the public roots (its
+    ``--tls`` CA), so it can fetch JWKS from itself and sibling wallets served over https."""
     injector = FaultInjector()
     if options.faults:
         injector.configure(options.faults)
@@ -77,7 +82,10 @@ def create_app(options: Options, store: Store) -> Any:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False) as http:
+        verify = client_context(trusted_ca) if trusted_ca is not None else True
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(5.0), follow_redirects=False, verify=verify
+        ) as http:
             ctx.http = http
             ctx.directory.http = http
             settler.resume()

@@ -77,6 +77,8 @@ class Options:
     ilp_prefix: str = "test.testwallet"
     access_log: bool = False
     log_level: str = "warning"
+    tls: bool = False
+    tls_dir: Path | None = None  # None with tls: a temporary directory for this run
     settings: Settings = field(default_factory=Settings)
 
 
@@ -113,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=int, default=4000, help="port to bind; 0 picks a free one (default 4000)"
     )
-    parser.add_argument("--public-url", help="base URL the wallet advertises (default http://HOST:PORT)")
+    parser.add_argument(
+        "--public-url", help="base URL the wallet advertises (default http://HOST:PORT, https with --tls)"
+    )
     parser.add_argument(
         "--tenant", default=DEFAULT_TENANT, help="tenant path segment of authServer/resourceServer"
     )
@@ -174,12 +178,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https with a certificate from a local CA (see testwallet.tls)",
+    )
+    parser.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="where the CA (kept if present) and server certificate go (default: a temporary directory)",
+    )
     return parser
 
 
 def options_from_args(argv: list[str] | None = None) -> Options:
     """Parse ``argv`` into :class:`Options`."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.tls_dir is not None and not args.tls:
+        parser.error("--tls-dir needs --tls")
     fees = (
         {"*": Fee(args.fee_fixed, args.fee_basis_points)} if args.fee_fixed or args.fee_basis_points else {}
     )
@@ -207,5 +224,7 @@ def options_from_args(argv: list[str] | None = None) -> Options:
         ilp_prefix=args.ilp_prefix,
         access_log=args.access_log,
         log_level=args.log_level,
+        tls=args.tls,
+        tls_dir=args.tls_dir,
         settings=settings,
     )

@@ -1,6 +1,6 @@
 """Checking request signatures with ``payments.signing`` and answering as Rafiki's AS and RS do.
 
-The ``@target-uri`` is rebuilt from what was received: ``http://<Host header><raw path>[?<raw query>]``
+The ``@target-uri`` is rebuilt from what was received: ``<scheme>://<Host header><raw path>[?<raw query>]``
 (Rafiki uses Koa's ``ctx.href``). Verification itself lives in :func:`payments.signing.verify_request`.
 """
 

@@ -24,13 +24,19 @@ Usage::
         wallet.state()                        # the whole state, e.g. to assert that nothing changed
         wallet.stats()                        # {"requests": N, "routes": {"grant.create": n, ...}}
 
-``running_wallet(seed=None, *, in_thread=False, admin=True, log_path=None, startup_timeout=20, **options)``
+``running_wallet(seed=None, *, in_thread=False, admin=True, tls=False, log_path=None, startup_timeout=20,
+**options)``
 
 * ``seed``: the ``--seed`` document (``{"wallets": [...]}``), or None for an empty wallet;
 * ``options``: any ``python -m testwallet`` option, underscores for dashes: ``wait=1``,
   ``token_lifetime=2``, ``interaction_expiry=30``, ``quote_lifespan=15``, ``settle_delay=0.05``,
   ``auto_consent="accept"``, ``fee_fixed=50``, ``fee_basis_points=100``, ``rate=["USD:EUR=0.9"]``,
   ``faults={...}``, ``state=Path(...)``, ``jwks_cache=0``, ``public_url=...``;
+* ``tls=True`` serves https (``--tls``) with a certificate from a CA the wallet makes; ``tls_dir=Path(...)``
+  keeps that CA in a directory of yours (reused when it is there already, so a restart or a sibling wallet
+  started with the same directory is trusted by the same clients). ``wallet.base_url`` is then
+  ``https://127.0.0.1:<port>``, ``wallet.ca_file`` the CA certificate (``ca.pem``) and ``wallet.verify``
+  what to give httpx as ``verify=`` to trust it (without TLS: None and True);
 * by default the wallet runs as a subprocess ``python -m testwallet --port 0 ...`` (its own process,
   as other suites and benchmarks should see it); ``in_thread=True`` runs the same server in a thread
   of this process (faster to start; ``wallet.store`` then gives direct access to the state);
@@ -46,6 +52,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -60,8 +67,10 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .config import DEFAULT_TENANT
+from .tls import client_context
 
 READY_PREFIX = "testwallet listening on "
+CA_PREFIX = "testwallet CA certificate: "
 
 
 class WalletStartError(RuntimeError):
@@ -87,13 +96,15 @@ class ClientIdentity:
 class RunningWallet:
     """A started test wallet: URLs plus helpers over its admin API (``/_admin/...``)."""
 
-    def __init__(self, base_url: str, *, tenant: str, store: Any = None) -> None:
+    def __init__(self, base_url: str, *, tenant: str, store: Any = None, ca_file: Path | None = None) -> None:
         self.base_url = base_url
         self.tenant = tenant
         self.auth_server = f"{base_url}/auth/{tenant}"
         self.resource_server = f"{base_url}/op/{tenant}"
         self.store = store  # only in thread mode
-        self._http = httpx.Client(base_url=base_url, timeout=10.0)
+        self.ca_file = ca_file  # the CA certificate of a --tls wallet
+        self.verify: ssl.SSLContext | bool = _verify(ca_file)  # httpx ``verify=`` trusting the wallet
+        self._http = httpx.Client(base_url=base_url, timeout=10.0, verify=self.verify)
 
     def close(self) -> None:
         self._http.close()
@@ -206,8 +217,12 @@ def _cli_args(options: dict[str, Any]) -> list[str]:
     return args
 
 
-def _wait_healthy(base_url: str, deadline: float, alive: Any, log: Any) -> None:
-    with httpx.Client(timeout=1.0) as http:
+def _verify(ca_file: Path | None) -> ssl.SSLContext | bool:
+    return client_context(ca_file) if ca_file is not None else True
+
+
+def _wait_healthy(base_url: str, deadline: float, alive: Any, log: Any, ca_file: Path | None = None) -> None:
+    with httpx.Client(timeout=1.0, verify=_verify(ca_file)) as http:
         while time.monotonic() < deadline:
             if not alive():
                 raise WalletStartError(f"the test wallet exited during start-up:\n{log()}")
@@ -222,8 +237,9 @@ def _wait_healthy(base_url: str, deadline: float, alive: Any, log: Any) -> None:
 
 @contextlib.contextmanager
 def _subprocess_wallet(
-    seed_path: Path | None, args: list[str], log_path: Path, timeout: float
-) -> Iterator[str]:
+    seed_path: Path | None, args: list[str], log_path: Path, timeout: float, *, tls: bool = False
+) -> Iterator[tuple[str, Path | None]]:
+    """Start ``python -m testwallet``; yields its base URL and, with ``tls``, its CA certificate."""
     command = [sys.executable, "-m", "testwallet", "--host", "127.0.0.1", "--port", "0", *args]
     if seed_path is not None:
         command += ["--seed", str(seed_path)]
@@ -236,22 +252,31 @@ def _subprocess_wallet(
         )
     try:
         deadline = time.monotonic() + timeout
-        base_url = None
-        while base_url is None:
+        base_url: str | None = None
+        ca_file: Path | None = None
+        while base_url is None or (tls and ca_file is None):
             text = log_path.read_text(errors="replace")
-            for line in text.splitlines():
+            for line in text.splitlines(keepends=True):
+                if not line.endswith("\n"):
+                    break  # still being written
                 if line.startswith(READY_PREFIX):
                     base_url = line[len(READY_PREFIX) :].strip()
-            if base_url is None:
+                elif line.startswith(CA_PREFIX):
+                    ca_file = Path(line[len(CA_PREFIX) :].strip())
+            if base_url is None or (tls and ca_file is None):
                 if process.poll() is not None:
                     raise WalletStartError(f"the test wallet exited with {process.returncode}:\n{text}")
                 if time.monotonic() > deadline:
                     raise WalletStartError(f"the test wallet did not start in {timeout}s:\n{text}")
                 time.sleep(0.02)
         _wait_healthy(
-            base_url, deadline, lambda: process.poll() is None, lambda: log_path.read_text(errors="replace")
+            base_url,
+            deadline,
+            lambda: process.poll() is None,
+            lambda: log_path.read_text(errors="replace"),
+            ca_file,
         )
-        yield base_url
+        yield base_url, ca_file
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -263,12 +288,16 @@ def _subprocess_wallet(
 
 
 @contextlib.contextmanager
-def _thread_wallet(seed: dict[str, Any] | None, args: list[str], timeout: float) -> Iterator[tuple[str, Any]]:
+def _thread_wallet(
+    seed: dict[str, Any] | None, args: list[str], timeout: float, tmp: Path
+) -> Iterator[tuple[str, Any, Path | None]]:
+    """Serve in a thread of this process; yields the base URL, the store and the CA certificate."""
     import uvicorn
 
     from .app import create_app
     from .config import options_from_args
     from .state import Store
+    from .tls import issued, server_names
     from .urls import Urls
 
     options = options_from_args(["--host", "127.0.0.1", "--port", "0", *args])
@@ -277,20 +306,39 @@ def _thread_wallet(seed: dict[str, Any] | None, args: list[str], timeout: float)
     )  # proto set: asyncio then disables Nagle
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
-    base_url = options.public_url or f"http://127.0.0.1:{sock.getsockname()[1]}"
+    scheme = "https" if options.tls else "http"
+    base_url = options.public_url or f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
     store = Store(Urls(base_url, options.tenant), options.settings, ilp_prefix=options.ilp_prefix)
     if options.state is not None and options.state.exists():
         store.load(options.state)
     elif seed is not None:
         store.load_seed(seed)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(options, store), log_level="warning", access_log=False, lifespan="on")
-    )
+    ca_file = None
+    if options.tls:
+        directory = options.tls_dir or tmp / "tls"
+        with issued(directory, server_names("127.0.0.1", options.public_url)) as files:
+            config = uvicorn.Config(
+                create_app(options, store, trusted_ca=files.ca_cert),
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                ssl_certfile=files.server_cert,
+                ssl_keyfile=files.server_key,
+            )
+            config.load()  # reads the server certificate and key while no sibling can replace them
+        ca_file = files.ca_cert
+    else:
+        config = uvicorn.Config(
+            create_app(options, store), log_level="warning", access_log=False, lifespan="on"
+        )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     try:
-        _wait_healthy(base_url, time.monotonic() + timeout, thread.is_alive, lambda: "(in-thread server)")
-        yield base_url, store
+        _wait_healthy(
+            base_url, time.monotonic() + timeout, thread.is_alive, lambda: "(in-thread server)", ca_file
+        )
+        yield base_url, store, ca_file
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -303,17 +351,18 @@ def running_wallet(
     *,
     in_thread: bool = False,
     admin: bool = True,
+    tls: bool = False,
     log_path: Path | None = None,
     startup_timeout: float = 20.0,
     **options: Any,
 ) -> Iterator[RunningWallet]:
     """Run a test wallet on 127.0.0.1 (free port) until the ``with`` block ends; see the module doc."""
     tenant = str(options.get("tenant") or DEFAULT_TENANT)
-    args = _cli_args({"admin": admin, **options})
+    args = _cli_args({"admin": admin, "tls": tls, **options})
     with tempfile.TemporaryDirectory(prefix="testwallet-") as tmp:
         if in_thread:
-            with _thread_wallet(seed, args, startup_timeout) as (base_url, store):
-                wallet = RunningWallet(base_url, tenant=tenant, store=store)
+            with _thread_wallet(seed, args, startup_timeout, Path(tmp)) as (base_url, store, ca_file):
+                wallet = RunningWallet(base_url, tenant=tenant, store=store, ca_file=ca_file)
                 try:
                     yield wallet
                 finally:
@@ -324,8 +373,8 @@ def running_wallet(
             seed_path = Path(tmp) / "seed.json"
             seed_path.write_text(json.dumps(seed))
         log = log_path or Path(tmp) / "wallet.log"
-        with _subprocess_wallet(seed_path, args, log, startup_timeout) as base_url:
-            wallet = RunningWallet(base_url, tenant=tenant)
+        with _subprocess_wallet(seed_path, args, log, startup_timeout, tls=tls) as (base_url, ca_file):
+            wallet = RunningWallet(base_url, tenant=tenant, ca_file=ca_file)
             try:
                 yield wallet
             finally:

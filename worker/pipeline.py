@@ -26,11 +26,14 @@ from functools import partial
 from typing import Literal, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from jobs.leases import Lease, LeaseLost, held_for, leased
+from jobs.models import FINAL_STATUSES, PaymentAttempt
 from jobs.models import AttemptStatus as S
-from jobs.models import PaymentAttempt
+from jobs.services import attempt_grant_revoked
+from jobs.wallets import connection_problem
 from marketplace.logs import add_log_context, log_context
 from marketplace.open_payments import open_payments_client
 from payments import (
@@ -56,7 +59,7 @@ from payments import (
 from payments.models import Continuation, IncomingPayment, PaginatedList
 from payments.models import Quote as OpenPaymentsQuote
 from worker import checks
-from worker.checks import Mismatch, Refused
+from worker.checks import Refused
 from worker.failpoints import failpoint
 from worker.tokens import shared_key, token_fields, using_shared, using_token
 
@@ -98,12 +101,21 @@ def wait(seconds: float) -> RetryLater:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether repeating the same call later may succeed (timeouts, dropped connections, 5xx, 429)."""
-    return isinstance(exc, TransportError) or (isinstance(exc, HTTPError) and exc.retryable)
+    """Whether repeating the same call later may succeed (timeouts, refused or dropped connections, 5xx,
+    429); an untrusted certificate or a host that does not exist is not."""
+    return isinstance(exc, (TransportError, HTTPError)) and exc.retryable
+
+
+NOT_YOUR_DOING = (
+    " Trying again will not help until it is fixed; the marketplace's operators can see this error."
+)
 
 
 def plain_reason(exc: OpenPaymentsError) -> str:
-    """What a funder reads when a wallet refused a step."""
+    """What a funder reads when a wallet refused a step, or could not be reached for good."""
+    problem = connection_problem(exc) if isinstance(exc, TransportError) else None
+    if problem:
+        return problem + NOT_YOUR_DOING
     if isinstance(exc, UnsafeURLError):
         return "One of the wallet addresses cannot be used. Check both wallet addresses and try again."
     if isinstance(exc, HTTPError) and exc.status in (401, 403):
@@ -111,6 +123,30 @@ def plain_reason(exc: OpenPaymentsError) -> str:
     if isinstance(exc, NotFound):
         return "A wallet did not recognise this payment. Check both wallet addresses and try again."
     return "The wallet could not prepare this payment. Please try again."
+
+
+DETAIL_LIMIT = 2000
+
+
+def error_code(exc: BaseException) -> str:
+    """A short, stable name for what failed underneath, for ops (the admin filters on it)."""
+    if isinstance(exc, TransportError):
+        return exc.reason
+    if isinstance(exc, HTTPError):
+        return f"http_{exc.status}"
+    if isinstance(exc, UnsafeURLError):
+        return "unsafe_url"
+    if isinstance(exc, Refused):
+        return "wallet_answer"
+    if isinstance(exc, ImproperlyConfigured):
+        return "configuration"
+    return type(exc).__name__.lower()[:32]
+
+
+def failure(exc: BaseException, message: str) -> dict[str, str]:
+    """The attempt fields of a failure: the funder's message, and for ops what failed and how."""
+    detail = exc.differs if isinstance(exc, Refused) else str(exc)
+    return {"error": message, "error_code": error_code(exc), "error_detail": detail[:DETAIL_LIMIT]}
 
 
 @contextmanager
@@ -122,7 +158,8 @@ def step(attempt_id: str, *, status: str, mark: str | None = None) -> Iterator[L
     (among them a wallet answer that is not what we asked for, `worker.checks`) or a terminal wallet
     error ends the attempt as failed; a step that ended it already (`Ended`) just stops; retryable errors
     and waits go through to the task.
-    The step's log lines name the attempt's job.
+    The step's log lines name the attempt's job. An attempt the step ended has its grant revoked once the
+    lease is let go (`revoke_grant`).
     """
     with leased(attempt_id, status=status, mark=mark) as lease:
         if lease is None:
@@ -134,7 +171,7 @@ def step(attempt_id: str, *, status: str, mark: str | None = None) -> Iterator[L
             yield lease
         except Refused as exc:
             log.warning("step refused: %s", exc.differs)
-            lease.end(to=S.FAILED, error=str(exc))
+            lease.end(to=S.FAILED, **failure(exc, str(exc)))
         except Ended:
             pass
         except LeaseLost as exc:
@@ -142,8 +179,13 @@ def step(attempt_id: str, *, status: str, mark: str | None = None) -> Iterator[L
         except OpenPaymentsError as exc:
             if is_transient(exc):
                 raise
-            log.warning("step failed: %s", exc)
-            lease.end(to=S.FAILED, error=plain_reason(exc))
+            if isinstance(exc, TransportError):
+                log.error("wallet unreachable, not retried: %s", exc)
+            else:
+                log.warning("step failed: %s", exc)
+            lease.end(to=S.FAILED, **failure(exc, plain_reason(exc)))
+    if lease.attempt.status in FINAL_STATUSES:
+        revoke_grant(lease.attempt)
 
 
 def busy(attempt_id: str, status: str) -> None:
@@ -443,8 +485,7 @@ def ensure_access_token(lease: Lease) -> None:
         raise wait(exc.wait) from None
     except (Unauthorized, NotFound) as exc:
         log.warning("continuation refused: %s", exc)
-        revoke_grant(attempt)
-        lease.end(to=S.FAILED, error=AUTHORIZE_AGAIN)
+        lease.end(to=S.FAILED, **failure(exc, AUTHORIZE_AGAIN))
         raise Ended from None
     if not isinstance(grant, Grant):
         raise wait(grant.continuation.wait or 0)
@@ -460,11 +501,20 @@ def continuation(attempt: PaymentAttempt) -> Continuation:
 
 
 def revoke_grant(attempt: PaymentAttempt) -> None:
-    """Cancels the attempt's grant at the funder's wallet; an already-gone grant is fine."""
-    if not attempt.continue_uri:
+    """Revokes a finished attempt's grant at the funder's wallet, once: nothing more can be sent under
+    it, and a token a lost continuation answer brought dies with it. A grant already gone counts as
+    revoked; any other failure is logged and left to the reconciler (the attempt's end stands)."""
+    if not attempt.continue_uri or attempt.grant_revoked_at is not None:
         return
-    with suppress(Unauthorized, NotFound):
-        open_payments_client().grants.cancel(continuation(attempt))
+    try:
+        with suppress(Unauthorized, NotFound):
+            open_payments_client().grants.cancel(continuation(attempt))
+    except OpenPaymentsError as exc:
+        log.warning("grant not revoked yet, left to the reconciler: %s", exc)
+        return
+    if attempt_grant_revoked(attempt.pk):
+        log.info("grant revoked")
+    attempt.grant_revoked_at = timezone.now()
 
 
 def ensure_outgoing_payment(lease: Lease, sender: WalletAddress) -> None:
@@ -497,15 +547,11 @@ def attempt_debit(attempt: PaymentAttempt) -> Amount:
 
 
 def keep_outgoing_payment(lease: Lease, sender: WalletAddress, payment: OutgoingPayment) -> None:
-    """Keeps the outgoing payment once it is the one approved; otherwise revokes the grant (nothing more
-    can be sent under it) and ends the attempt."""
+    """Keeps the outgoing payment once it is the one approved; otherwise the attempt ends (`Mismatch`)
+    and its grant is revoked: nothing more can be sent under it."""
     attempt = lease.attempt
     debit = attempt_debit(attempt)
-    try:
-        checks.outgoing_payment(payment, sender.id, attempt.op_quote_url, attempt.incoming_payment_url, debit)
-    except Mismatch:
-        revoke_grant(attempt)
-        raise
+    checks.outgoing_payment(payment, sender.id, attempt.op_quote_url, attempt.incoming_payment_url, debit)
     lease.keep(outgoing_payment_url=payment.id)
 
 
@@ -543,8 +589,7 @@ def requote_and_pay(lease: Lease, sender: WalletAddress) -> None:
         lease.keep(receiver_already_paid=True)
         return
     if quote.debit_amount.value > int(attempt.debit_amount or 0):
-        lease.end(to=S.FAILED, error=PRICE_CHANGED)
-        revoke_grant(attempt)
+        lease.end(to=S.FAILED, error=PRICE_CHANGED, error_code="price_changed")
         raise Ended
     lease.record(**op_quote_fields(quote))
     keep_outgoing_payment(lease, sender, create_outgoing_payment(lease, sender))
@@ -645,22 +690,28 @@ def check_again(lease: Lease) -> Next | None:
 
 @log_context()
 def cancel_grant(attempt_id: str) -> Next | None:
-    """Revokes the grant of an attempt that ended before paying (cancelled, declined, expired). Writes
-    nothing: the attempt is final."""
+    """Revokes the grant of an attempt that ended (paid, failed, cancelled, declined, expired) if that is
+    still owed; a live attempt keeps its grant."""
     attempt = PaymentAttempt.objects.get(pk=attempt_id)
     add_log_context(job_id=attempt.job_id)
-    if attempt.status in (S.CANCELLED, S.DECLINED, S.EXPIRED):
+    if attempt.status in FINAL_STATUSES:
         revoke_grant(attempt)
     return None
 
 
 GAVE_UP = "The wallets did not answer. Please try again in a few minutes."
+NOT_SET_UP = (
+    "This marketplace cannot reach wallets because of a problem in its own set-up, not yours; its "
+    "operators can see this error. Nothing was paid."
+)
 
 
 def give_up(attempt_id: str, exc: BaseException) -> None:
-    """After the failure budget is spent: an attempt still generating its link fails; later ones are left
-    to the reconciler and the polling deadline, because money may already be moving."""
-    log.error("step gave up: %s", type(exc).__name__)
+    """After the failure budget is spent (or on a set-up error, at once): an attempt still generating its
+    link fails; later ones are left to the reconciler and the polling deadline, because money may already
+    be moving."""
+    log.error("step gave up: %s", exc)
+    message = NOT_SET_UP if isinstance(exc, ImproperlyConfigured) else GAVE_UP
     with leased(attempt_id, status=S.GENERATING) as lease:
         if lease is not None:
-            lease.end(to=S.FAILED, error=GAVE_UP)
+            lease.end(to=S.FAILED, **failure(exc, message))

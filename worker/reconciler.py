@@ -2,7 +2,8 @@
 
 The attempt rows are the outbox: a working status that has not moved for a while means its message was
 lost (a worker crash past its retries, a broker restart, a publish that never happened). Running a step
-again is safe because every step is idempotent and leased. Links nobody used expire here too.
+again is safe because every step is idempotent and leased. Links nobody used expire here too, and a
+finished attempt whose grant could not be revoked is tried again (for `REVOKE_FOR` after it ended).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs.leases import leased
+from jobs.models import FINAL_STATUSES, PaymentAttempt
 from jobs.models import AttemptStatus as S
-from jobs.models import PaymentAttempt
 from jobs.services import attempt_expiry
 
 STEP_OF: dict[str, str] = {
@@ -27,6 +28,9 @@ STEP_OF: dict[str, str] = {
 # Attempts re-driven per run at most, so a run ends well within the task time limit; the rest wait for the
 # next run.
 BATCH = 200
+# How long after an attempt ended its grant revocation is still retried. Tokens expire within minutes, but
+# an expired token can be rotated back to life while its grant stands.
+REVOKE_FOR = timedelta(days=7)
 
 
 def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
@@ -50,6 +54,7 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
         PaymentAttempt.objects.filter(pk__in=[pk for pk, _ in stale]).update(updated_at=now)
     for attempt_id, status in stale:
         plan[STEP_OF[status]].append(str(attempt_id))
+    plan["cancel_grant"].extend(grants_owed(now, stale_before))
     unused = PaymentAttempt.objects.filter(
         status=S.AWAITING_AUTHORIZATION, authorization_expires_at__lt=now
     ).values_list("pk", flat=True)
@@ -61,3 +66,23 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
             if lease.end(to=status, error=error):
                 plan["cancel_grant"].append(str(attempt_id))
     return plan
+
+
+def grants_owed(now: datetime, stale_before: datetime) -> list[str]:
+    """Finished attempts whose grant is still to be revoked (the revocation failed, or its task was lost),
+    each once per STALE_SECONDS at most."""
+    with transaction.atomic():
+        owed = list(
+            PaymentAttempt.objects.select_for_update(skip_locked=True)
+            .filter(
+                status__in=sorted(FINAL_STATUSES),
+                grant_revoked_at__isnull=True,
+                updated_at__lt=stale_before,
+                finished_at__gt=now - REVOKE_FOR,
+            )
+            .exclude(continue_uri="")
+            .order_by("updated_at")
+            .values_list("pk", flat=True)[:BATCH]
+        )
+        PaymentAttempt.objects.filter(pk__in=owed).update(updated_at=now)
+    return [str(attempt_id) for attempt_id in owed]

@@ -5,7 +5,7 @@ Task names are stable (ops, Flower and the README refer to them):
 - `payments.generate_link`: incoming payment, quote and interactive grant → the payment URL.
 - `payments.continue_grant`: after the funder's consent, continue the grant, create the outgoing payment.
 - `payments.poll`: follow the outgoing and incoming payments until the job is paid or the attempt fails.
-- `payments.cancel_grant`: revoke an attempt's grant at the funder's wallet.
+- `payments.cancel_grant`: revoke a finished attempt's grant at the funder's wallet.
 - `payments.reconcile`: beat's safety net for attempts whose messages were lost.
 """
 

@@ -33,7 +33,7 @@ DNS = {
 
 @pytest.fixture(autouse=True)
 def production_policy(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
-    """No plain-http hosts, a real key, a fake DNS, and any socket connection fails the test."""
+    """No plain-http or private hosts, a real key, a fake DNS, and any socket connection fails the test."""
     key = base64.b64encode(private_key_pem(generate_private_key())).decode()
     settings.OPEN_PAYMENTS = {
         **settings.OPEN_PAYMENTS,
@@ -41,6 +41,7 @@ def production_policy(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterato
         "KEY_ID": "k1",
         "PRIVATE_KEY": key,
         "HTTP_HOSTS": [],
+        "PRIVATE_HOSTS": [],
     }
     looked_up: list[tuple[str, int]] = []
 

@@ -3,14 +3,21 @@ staff and to a caller presenting HEALTHZ_TOKEN."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
+from jobs.models import AttemptStatus, PaymentAttempt
 from marketplace import health
 from marketplace.celery import app
+from marketplace.open_payments import open_payments_client
+from payments import generate_private_key, private_key_pem
+from tests.jobs import factories as f
 from tests.services import free_port
 
 TOKEN = "healthz-token-for-the-tests-0123456789"
@@ -73,6 +80,7 @@ UP = {
     "broker": lambda: {"ok": True, "transport": "redis"},
     "workers": lambda: {"ok": True, "workers": ["celery@web-1"]},
 }
+WALLETS = {"configured": True, "failures_last_day": {}}
 DETAILS = {
     "status": "ok",
     "down": [],
@@ -81,6 +89,7 @@ DETAILS = {
         "broker": {"ok": True, "transport": "redis"},
         "workers": {"ok": True, "workers": ["celery@web-1"]},
     },
+    "wallets": WALLETS,
 }
 
 
@@ -89,6 +98,7 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
     """The health checks, all up unless a test replaces one."""
     stubbed = dict(UP)
     monkeypatch.setattr(health, "CHECKS", stubbed)
+    monkeypatch.setattr(health, "check_wallets", lambda: WALLETS)
     yield stubbed
 
 
@@ -169,3 +179,41 @@ def test_staff_get_every_detail_and_other_people_do_not(checks, client: Client) 
     # then
     assert as_staff == DETAILS
     assert as_person == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_the_wallets_report_counts_the_last_days_failures_by_cause(settings) -> None:  # type: ignore[no-untyped-def]
+    # given two payments that failed on an untrusted certificate today, one on a missing host two days ago,
+    # and an Open Payments client that cannot be made (its CA bundle is missing)
+    detail = "TLS certificate not trusted: certificate verify failed (GET https://wallet.example/f)"
+    now = timezone.now()
+    funder, provider = f.funder(), f.provider()
+    for code, ended in [
+        ("certificate", now - timedelta(hours=2)),
+        ("certificate", now),
+        ("dns", now - timedelta(days=2)),
+    ]:
+        attempt = f.attempt(f.quote(f.job(funder), provider), AttemptStatus.FAILED)
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(
+            error_code=code, error_detail=detail, finished_at=ended
+        )
+    settings.OPEN_PAYMENTS = {
+        **settings.OPEN_PAYMENTS,
+        "CLIENT_WALLET_ADDRESS": "https://marketplace.example/me",
+        "KEY_ID": "k1",
+        "PRIVATE_KEY": base64.b64encode(private_key_pem(generate_private_key())).decode(),
+        "CA_BUNDLE": "/nowhere/ca.pem",
+    }
+    open_payments_client.cache_clear()
+
+    # when ops look
+    report = health.check_wallets()
+    open_payments_client.cache_clear()
+
+    # then
+    assert report == {
+        "configured": False,
+        "error": "Open Payments is not configured: CA bundle '/nowhere/ca.pem' cannot be used: no such file.",
+        "failures_last_day": {"certificate": 2},
+        "latest_failure": {"code": "certificate", "detail": detail, "at": now.isoformat()},
+    }

@@ -83,3 +83,16 @@ def test_open_payments_settings_name_every_missing_variable(settings) -> None:  
     assert str(refused.value) == (
         "Open Payments is not configured: set OP_CLIENT_WALLET_ADDRESS, OP_KEY_ID, OP_PRIVATE_KEY."
     )
+
+
+@pytest.mark.parametrize(("debug", "secure"), [("false", True), ("true", False)])
+def test_an_empty_true_or_false_variable_takes_its_default(
+    monkeypatch: pytest.MonkeyPatch, debug: str, secure: bool
+) -> None:
+    # given SECURE_COOKIES left empty, as .env.example has it
+    from marketplace.env import env_bool
+
+    monkeypatch.setenv("SECURE_COOKIES", "")
+
+    # when / then the empty value is the default (secure cookies unless DEBUG), not false
+    assert env_bool("SECURE_COOKIES", debug == "false") is secure

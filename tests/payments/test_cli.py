@@ -15,6 +15,8 @@ from payments.__main__ import main
 from payments.keys import load_private_key, public_jwk
 from payments.signing import json_body
 
+from .tls_server import CertificateAuthority, serve_https
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -126,3 +128,64 @@ def test_wallet_refuses_plain_http_by_default(capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().err == (
         "error: refused http://10.0.0.1/alice: plain http is only allowed for configured hosts\n"
     )
+
+
+def test_wallet_takes_a_private_host_with_its_port(local_server: str) -> None:
+    # given the loopback server's host and port allowed for plain http and as private, nothing else
+    host_port = local_server.removeprefix("http://")
+
+    # when wallet runs / then it prints the wallet
+    status, out = _run(
+        ["wallet", f"{local_server}/alice", "--allow-http-host", host_port, "--allow-private-host", host_port]
+    )
+    assert (status, json.loads(out)["id"]) == (0, f"{local_server}/alice")
+
+
+def test_wallet_refuses_a_private_host_listed_for_another_port(
+    local_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given plain http allowed for the host, and private allowed on another port only
+    args = ["--allow-http-host", "127.0.0.1", "--allow-private-host", "127.0.0.1:1"]
+
+    # when wallet runs / then exit 2 with the refusal
+    assert _run(["wallet", f"{local_server}/alice", *args]) == (2, "")
+    assert capsys.readouterr().err == (
+        "error: refused host '127.0.0.1': it resolves to a loopback address 127.0.0.1\n"
+    )
+
+
+def test_wallet_trusts_the_ca_bundle_given(tmp_path: Path) -> None:
+    # given a TLS wallet whose certificate comes from a private CA, and that CA's file
+    ca = CertificateAuthority()
+    (tmp_path / "ca.pem").write_bytes(ca.pem)
+    with serve_https(ca.issue(["127.0.0.1"]), tmp_path) as origin:
+        # when wallet runs with --ca-bundle / then it prints the wallet
+        status, out = _run(
+            [
+                "wallet",
+                f"{origin}/alice",
+                "--allow-private-host",
+                "127.0.0.1",
+                "--ca-bundle",
+                str(tmp_path / "ca.pem"),
+            ]
+        )
+    assert (status, json.loads(out)["id"]) == (0, f"{origin}/alice")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--ca-bundle", "/nonexistent/ca.pem"],
+            "CA bundle '/nonexistent/ca.pem' cannot be used: no such file",
+        ),
+        (["--allow-private-host", "wallet:x"], "private_hosts entry 'wallet:x' is not a host or host:port"),
+    ],
+)
+def test_wallet_names_an_unusable_setting(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given an option the client cannot use / when wallet runs / then exit 2 names it, nothing sent
+    assert _run(["wallet", "https://wallet.example/alice", *args]) == (2, "")
+    assert capsys.readouterr().err == f"error: {message}\n"

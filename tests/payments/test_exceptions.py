@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 import payments
 from payments.exceptions import (
+    HostNotFound,
     HTTPError,
     InactiveToken,
     OpenPaymentsError,
     ServerError,
     SignatureError,
+    TLSError,
     TooFast,
     TransportError,
+    UnsafeURLError,
     redact_url,
 )
 
@@ -73,6 +78,89 @@ def test_transport_error_is_retryable_and_redacts() -> None:
     assert (str(error), error.retryable) == ("timed out (GET https://a.example/x)", True)
 
 
+def test_transport_errors_carry_a_reason_and_whether_to_retry() -> None:
+    # given one error of each kind, made without and with a reason
+    errors = [
+        TransportError("the wallet did not answer"),
+        TransportError("timed out (ReadTimeout)", reason="timeout"),
+        TLSError("TLS certificate not trusted: x", reason="certificate"),
+        TLSError("TLS handshake failed: x"),
+        HostNotFound("host not found: 'x.example'"),
+    ]
+
+    # when read / then the reason defaults per kind, and TLS and missing hosts are not retried
+    assert [(e.reason, e.retryable) for e in errors] == [
+        ("connection", True),
+        ("timeout", True),
+        ("certificate", False),
+        ("tls", False),
+        ("dns", False),
+    ]
+    assert all(isinstance(e, TransportError) and not isinstance(e, UnsafeURLError) for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"), [(TransportError, "nope"), (TLSError, "timeout"), (HostNotFound, "connection")]
+)
+def test_a_reason_outside_the_kind_is_a_programming_error(kind: type[TransportError], reason: str) -> None:
+    # given a reason the kind does not have / when built / then ValueError names both
+    with pytest.raises(ValueError) as caught:
+        kind("x", reason=reason)
+    assert str(caught.value) == f"{kind.__name__} cannot have the reason {reason!r}"
+
+
+def test_transport_error_text_and_repr_never_hold_the_query() -> None:
+    # given a TLS error on a URL with credentials and a token in the query
+    error = TLSError(
+        "TLS certificate does not match the host: Hostname mismatch",
+        method="POST",
+        url="https://u:secret@rs.example/t/quotes?token=SECRET",
+        reason="hostname",
+    )
+
+    # when shown / then the message names the request without secrets, and repr adds the reason
+    assert (
+        str(error)
+        == "TLS certificate does not match the host: Hostname mismatch (POST https://rs.example/t/quotes)"
+    )
+    assert repr(error) == (
+        "TLSError('TLS certificate does not match the host: Hostname mismatch "
+        "(POST https://rs.example/t/quotes)', reason='hostname')"
+    )
+    assert (error.method, error.url, error.detail) == (
+        "POST",
+        "https://rs.example/t/quotes",
+        "TLS certificate does not match the host: Hostname mismatch",
+    )
+
+
+def test_for_request_names_the_request_and_keeps_the_kind() -> None:
+    # given an error raised before its request was known / when tied to the request
+    error = HostNotFound("host not found: 'gone.example'").for_request("GET", "https://gone.example/a?x=1")
+
+    # then it is the same kind and reason, naming the request
+    assert (type(error), error.reason, str(error)) == (
+        HostNotFound,
+        "dns",
+        "host not found: 'gone.example' (GET https://gone.example/a)",
+    )
+
+
+def test_transport_errors_survive_pickling() -> None:
+    # given a TLS error (as a worker pool sends it between processes) / when pickled and loaded
+    error = TLSError("TLS handshake failed: x", method="GET", url="https://a.example/x", reason="tls")
+    loaded = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+
+    # then kind, reason, request and text are kept
+    assert (type(loaded), loaded.reason, loaded.method, loaded.url, str(loaded)) == (
+        TLSError,
+        "tls",
+        "GET",
+        "https://a.example/x",
+        "TLS handshake failed: x (GET https://a.example/x)",
+    )
+
+
 def test_signature_error_reasons_are_closed() -> None:
     # given a known and an unknown reason
     # when built / then the known one carries .reason and the unknown one is a programming error
@@ -90,3 +178,4 @@ def test_public_names_are_exported() -> None:
     # given the package / when its __all__ is read / then every name resolves
     assert all(hasattr(payments, name) for name in payments.__all__)
     assert "OpenPaymentsError" in payments.__all__ and "verify_request" in payments.__all__
+    assert (payments.TLSError, payments.HostNotFound) == (TLSError, HostNotFound)

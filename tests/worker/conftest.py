@@ -74,7 +74,9 @@ def stack(
             "CLIENT_WALLET_ADDRESS": client.url,
             "KEY_ID": client.key_id,
             "PRIVATE_KEY": op_env["OP_PRIVATE_KEY"],
-            "HTTP_HOSTS": ["127.0.0.1"],
+            "HTTP_HOSTS": [host for host in op_env.get("OP_HTTP_HOSTS", "").split(",") if host],
+            "PRIVATE_HOSTS": ["127.0.0.1"],
+            "CA_BUNDLE": op_env.get("OP_CA_BUNDLE", ""),
         }
         settings.PUBLIC_BASE_URL = "http://testserver"
         open_payments_client.cache_clear()
