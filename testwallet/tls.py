@@ -5,6 +5,8 @@ The TLS directory holds ``ca.pem`` (the CA certificate clients trust), ``ca-key.
 ``ca.pem`` and ``ca-key.pem`` keeps its CA and only gets a fresh server certificate, so a restarted wallet
 is still trusted by clients configured with that ``ca.pem``, and sibling wallets started with the same
 directory trust each other.
+
+``new_ca`` and ``server_certificate`` build the same certificates in memory, for tests that need their own.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import fcntl
 import ipaddress
 import os
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,17 +88,12 @@ def issued(directory: Path, names: Iterable[str]) -> Iterator[TlsFiles]:
         if files.ca_cert.exists() and files.ca_key.exists():
             ca_cert, ca_key = _load_ca(files, now)
         else:
-            ca_cert, ca_key = _new_ca(now)
-            _write(files.ca_key, _key_pem(ca_key), private=True)
-            _write(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
-        server_key = ec.generate_private_key(ec.SECP256R1())
-        server_cert = _server_certificate(list(names), server_key, ca_cert, ca_key, now)
-        _write(files.server_key, _key_pem(server_key), private=True)
-        _write(
-            files.server_cert,
-            server_cert.public_bytes(serialization.Encoding.PEM)
-            + ca_cert.public_bytes(serialization.Encoding.PEM),
-        )
+            ca_cert, ca_key = new_ca()
+            _write(files.ca_key, key_pem(ca_key), private=True)
+            _write(files.ca_cert, certificate_pem(ca_cert))
+        server_cert, server_key = server_certificate(list(names), ca_cert, ca_key)
+        _write(files.server_key, key_pem(server_key), private=True)
+        _write(files.server_cert, certificate_pem(server_cert) + certificate_pem(ca_cert))
         yield files
 
 
@@ -105,6 +102,81 @@ def client_context(ca_file: Path | str) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=certifi.where())
     context.load_verify_locations(cafile=str(ca_file))
     return context
+
+
+def new_ca(common_name: str = CA_NAME) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A new self-signed CA certificate named ``common_name`` (valid from now for CA_LIFETIME) and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key()
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + CA_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(signs_certificates=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def server_certificate(
+    names: Sequence[str],
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    *,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A server certificate for ``names`` (DNS names or IP addresses) signed by the CA, and its fresh key.
+    Valid by default from now for SERVER_LIFETIME, but not beyond the CA; ``not_before`` and
+    ``not_after`` set another window (one already over, for instance)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    if not_before is None:
+        not_before = now - BACKDATE
+    if not_after is None:
+        not_after = min(now + SERVER_LIFETIME, ca_cert.not_valid_after_utc)
+    alt_names: list[x509.GeneralName] = []
+    for name in names:
+        address = _ip(name)
+        alt_names.append(x509.IPAddress(address) if address is not None else x509.DNSName(name))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(names[0] if names else "testwallet"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(signs_certificates=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def certificate_pem(cert: x509.Certificate) -> bytes:
+    """``cert`` PEM-encoded."""
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    """``key`` as unencrypted PKCS#8 PEM."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 @contextmanager
@@ -130,9 +202,18 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+def _key_usage(*, signs_certificates: bool) -> x509.KeyUsage:
+    # A CA key only signs certificates and CRLs; a server key only signs its TLS handshakes.
+    return x509.KeyUsage(
+        digital_signature=not signs_certificates,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=signs_certificates,
+        crl_sign=signs_certificates,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
@@ -144,38 +225,6 @@ def _write(path: Path, data: bytes, *, private: bool = False) -> None:
         os.write(fd, data)
     finally:
         os.close(fd)
-
-
-def _new_ca(now: datetime.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(CA_NAME))
-        .issuer_name(_name(CA_NAME))
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + CA_LIFETIME)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
 
 
 def _load_ca(files: TlsFiles, now: datetime.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -192,47 +241,3 @@ def _load_ca(files: TlsFiles, now: datetime.datetime) -> tuple[x509.Certificate,
             " delete ca.pem and ca-key.pem to make a new one (and give clients the new ca.pem)"
         )
     return cert, key
-
-
-def _server_certificate(
-    names: list[str],
-    key: ec.EllipticCurvePrivateKey,
-    ca_cert: x509.Certificate,
-    ca_key: ec.EllipticCurvePrivateKey,
-    now: datetime.datetime,
-) -> x509.Certificate:
-    alt_names: list[x509.GeneralName] = []
-    for name in names:
-        address = _ip(name)
-        alt_names.append(x509.IPAddress(address) if address is not None else x509.DNSName(name))
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(names[0] if names else "testwallet"))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(min(now + SERVER_LIFETIME, ca_cert.not_valid_after_utc))
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import ipaddress
 import json
 import socket
 import ssl
@@ -15,10 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from testwallet import tls
 
 
 @dataclass(frozen=True)
@@ -29,79 +25,31 @@ class Issued:
     key_pem: bytes
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
 class CertificateAuthority:
     """A self-signed CA that issues server certificates for the names and addresses asked for."""
 
     def __init__(self, name: str = "Test CA") -> None:
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        self._name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = datetime.datetime.now(datetime.UTC)
-        public = self._key.public_key()
-        self.certificate = (
-            x509.CertificateBuilder()
-            .subject_name(self._name)
-            .issuer_name(self._name)
-            .public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
+        self.certificate, self._key = tls.new_ca(name)
 
     @property
     def pem(self) -> bytes:
-        return self.certificate.public_bytes(serialization.Encoding.PEM)
+        return tls.certificate_pem(self.certificate)
 
     def issue(self, names: list[str], *, expired: bool = False) -> Issued:
         """A server certificate valid for ``names`` (host names or IP addresses), signed by this CA; with
         ``expired``, one whose validity ended yesterday."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2 if expired else 0)
-        alternatives: list[x509.GeneralName] = []
-        for name in names:
-            try:
-                alternatives.append(x509.IPAddress(ipaddress.ip_address(name)))
-            except ValueError:
-                alternatives.append(x509.DNSName(name))
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(self._name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
+        if expired:
+            yesterday = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+            certificate, key = tls.server_certificate(
+                names,
+                self.certificate,
+                self._key,
+                not_before=yesterday - datetime.timedelta(days=1),
+                not_after=yesterday,
             )
-            .sign(self._key, hashes.SHA256())
-        )
-        return Issued(certificate.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+        else:
+            certificate, key = tls.server_certificate(names, self.certificate, self._key)
+        return Issued(tls.certificate_pem(certificate), tls.key_pem(key))
 
 
 class _WalletHandler(BaseHTTPRequestHandler):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from billiard.einfo import ExceptionInfo
+from django.core.exceptions import ImproperlyConfigured
 from django_celery_results.models import TaskResult
 
 from jobs.models import AttemptStatus, PaymentAttempt
@@ -30,8 +31,35 @@ def test_a_step_out_of_retries_is_kept_in_task_results_and_ends_its_attempt() ->
     assert (row.task_id, row.status) == ("task-1", "FAILURE")
     assert "TransportError" in row.traceback
     attempt.refresh_from_db()
-    assert (attempt.status, attempt.error) == (AttemptStatus.FAILED, pipeline.GAVE_UP)
+    assert (attempt.status, attempt.error, attempt.error_code, attempt.error_detail) == (
+        AttemptStatus.FAILED,
+        pipeline.GAVE_UP,
+        "connection",
+        "the wallet did not answer",
+    )
     assert PaymentAttempt.objects.count() == 1
+
+
+def test_a_step_stopped_by_the_marketplaces_own_set_up_tells_the_funder_it_is_not_theirs() -> None:
+    # given an attempt generating its link, whose step found the Open Payments settings unusable
+    attempt = f.attempt(f.quote(f.job(f.funder()), f.provider()))
+    message = "Open Payments is not configured: CA bundle '/nowhere/ca.pem' cannot be used: no such file."
+    try:
+        raise ImproperlyConfigured(message)
+    except ImproperlyConfigured as exc:
+        error, einfo = exc, ExceptionInfo()
+
+    # when Celery calls the task's failure handler (the step raised it at once: nothing was retried)
+    tasks.generate_link.on_failure(error, "task-1", (str(attempt.pk),), {}, einfo)
+
+    # then the funder reads that the marketplace's set-up is at fault, and ops read which setting
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.error, attempt.error_code, attempt.error_detail) == (
+        AttemptStatus.FAILED,
+        pipeline.NOT_SET_UP,
+        "configuration",
+        message,
+    )
 
 
 def test_steps_store_no_result_of_their_own() -> None:
