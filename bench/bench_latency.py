@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stack import Stack, env_int, percentile, say
+from stack import Stack, env_int, percentile
 
 
 def main() -> None:
@@ -29,24 +27,7 @@ def main() -> None:
     with Stack.up(workers=workers, log_level=os.environ.get("BENCH_LOG_LEVEL", "warning")) as stack:
         stack.warm_up(4 * workers)
         rate = stack.burst(calibration)["links_per_s"] / 2
-        count = max(20, int(rate * seconds))
-        pairs = stack.jobs(count)
-        time.sleep(1.0)  # the burst's last tasks are acknowledged
-        committed: dict[str, float] = {}
-        start = time.monotonic()
-        for n, (job_id, quote_id) in enumerate(pairs):
-            delay = start + n / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            attempt_id, at = stack.approve(job_id, quote_id)
-            committed[attempt_id] = at
-        late = time.monotonic() - start - (count - 1) / rate
-        ready = stack.wait_for_links(list(committed), timeout=120)
-    waits = [(ready[pk].timestamp() - at) * 1000 for pk, at in committed.items()]
-    say(
-        f"{count} approvals at {rate:.1f}/s (schedule {late * 1000:.0f} ms late at the end); "
-        f"mean {statistics.fmean(waits):.1f} ms, max {max(waits):.1f} ms"
-    )
+        waits = stack.steady(rate, seconds)
     print(
         json.dumps(
             {

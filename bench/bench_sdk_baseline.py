@@ -27,10 +27,25 @@ WARMUP = 20
 
 
 def main() -> None:
-    if shutil.which("node") is None or not (NODE_MODULES / "@interledger" / "open-payments").is_dir():
-        raise SystemExit("sdk_baseline needs Node.js and tests/node/node_modules (run `make test` once)")
     links = env_int("BENCH_SDK_LINKS", 300)
-    with Stack.up(workers=0) as stack:
+    seconds, ms = sdk_links(links)
+    print(
+        json.dumps(
+            {
+                "bench": "sdk_baseline",
+                "links_per_s": round(links / seconds, 1),
+                "p50_ms": round(statistics.median(ms), 2),
+            }
+        )
+    )
+
+
+def sdk_links(links: int, *, concurrency: int = 1, latency_ms: int = 0) -> tuple[float, list[float]]:
+    """The SDK's link sequence `links` times, `concurrency` at a time, against a local wallet answering
+    after `latency_ms`: the seconds it took and each link's milliseconds."""
+    if shutil.which("node") is None or not (NODE_MODULES / "@interledger" / "open-payments").is_dir():
+        raise SystemExit("the SDK benchmarks need Node.js and tests/node/node_modules (run `make test` once)")
+    with Stack.up(workers=0, latency_ms=latency_ms) as stack:
         stack.wallet.stats(reset=True)
         data = {
             "clientUrl": stack.env["OP_CLIENT_WALLET_ADDRESS"],
@@ -41,6 +56,7 @@ def main() -> None:
             "finishUri": "http://127.0.0.1:8000/payments/finish",
             "links": links,
             "warmup": WARMUP,
+            "concurrency": concurrency,
         }
         done = subprocess.run(
             ["node", str(SCRIPT)],
@@ -56,16 +72,9 @@ def main() -> None:
         stats = stack.wallet.stats()
     result = json.loads(done.stdout)
     per_link = stats["requests"] / (links + WARMUP)
-    say(f"{links} SDK links in {result['seconds']:.2f}s; {per_link:.1f} requests/link")
-    print(
-        json.dumps(
-            {
-                "bench": "sdk_baseline",
-                "links_per_s": round(links / result["seconds"], 1),
-                "p50_ms": round(statistics.median(result["ms"]), 2),
-            }
-        )
-    )
+    took = result["seconds"]
+    say(f"{links} SDK links, {concurrency} at a time, in {took:.2f}s; {per_link:.1f} requests/link")
+    return result["seconds"], result["ms"]
 
 
 if __name__ == "__main__":

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ class Stack:
     processes: Group
     funder: Any = None
     provider: Any = None
-    worker: Process | None = None
+    workers: list[Process] = field(default_factory=list)
 
     @property
     def env(self) -> dict[str, str]:
@@ -102,13 +103,24 @@ class Stack:
 
     @classmethod
     @contextmanager
-    def up(cls, *, workers: int, log_level: str = "warning") -> Iterator[Stack]:
-        """Wallet, database (migrated), users and `workers` worker processes; torn down on exit."""
+    def up(
+        cls,
+        *,
+        workers: int,
+        threads: int = 0,
+        latency_ms: int = 0,
+        auto_consent: str | None = None,
+        log_level: str = "warning",
+    ) -> Iterator[Stack]:
+        """Wallet (answering every request after `latency_ms`), database (migrated), users and `workers`
+        worker processes (prefork, or each with `threads` threads); torn down on exit."""
         with ExitStack() as exits:
             tmp = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
             wallet, _, op_env = exits.enter_context(
-                local_wallet(tmp, SEED, auto_consent=None, startup_timeout=30)
+                local_wallet(tmp, SEED, auto_consent=auto_consent, startup_timeout=30)
             )
+            if latency_ms:
+                wallet.faults({"routes": {"*": {"latencyMs": latency_ms}}})
             db_url = exits.enter_context(database(PG_URL, prefix="bench", client_args=PG))
             redis_url = redis(exits.enter_context(Group(dict(os.environ), tmp)))
             env = {
@@ -137,7 +149,7 @@ class Stack:
             exits.callback(stack.purge_queue)
             exits.enter_context(stack.processes)
             if workers:
-                stack.start_workers(workers, log_level)
+                stack.start_workers(workers, threads, log_level)
             yield stack
             if os.environ.get("BENCH_KEEP_LOG"):
                 Path(os.environ["BENCH_KEEP_LOG"]).write_bytes((tmp / "worker.log").read_bytes())
@@ -157,11 +169,22 @@ class Stack:
             )  # fmt: skip
             setattr(self, "funder" if funder else "provider", user)
 
-    def start_workers(self, count: int, log_level: str) -> None:
-        """One `celery worker` (prefork, `count` child processes) on the stack's queue; waits for a ping."""
+    def start_workers(self, count: int, threads: int, log_level: str) -> None:
+        """`count` worker processes on the stack's queue: one prefork `celery worker` with `count`
+        children, or with `threads`, `count` thread-pool workers of `threads` threads each (in one process
+        group, so their CPU is counted together); waits for a ping."""
         queue = self.env["CELERY_QUEUE"]
-        self.worker = self.processes.worker(queue, concurrency=count, log_level=log_level)
-        say(f"{count} worker process(es) up")
+        if not threads:
+            self.workers = [self.processes.worker(queue, concurrency=count, log_level=log_level)]
+            say(f"{count} worker process(es) up")
+            return
+        self.workers = [
+            self.processes.worker(
+                queue, name=f"worker{n or ''}", concurrency=threads, pool="threads", log_level=log_level
+            )
+            for n in range(count)
+        ]
+        say(f"{count} worker process(es) of {threads} threads up")
 
     def start_web(self) -> str:
         """The web process (gunicorn, as `make demo` and compose run it) on a free port; its base URL once
@@ -170,10 +193,9 @@ class Stack:
         self.processes.web("127.0.0.1", port)
         return f"http://127.0.0.1:{port}"
 
-    @property
-    def worker_pgid(self) -> int:
-        assert self.worker is not None
-        return self.worker.pid
+    def worker_cpu(self) -> float:
+        """CPU seconds used so far by the worker processes (their children included)."""
+        return sum(cpu_seconds(worker.pid) for worker in self.workers)
 
     def purge_queue(self) -> None:
         from marketplace.celery import app
@@ -264,10 +286,10 @@ class Stack:
         second, wallet requests per link and worker CPU milliseconds per link."""
         pairs = self.jobs(jobs)
         self.wallet.stats(reset=True)
-        cpu_before = cpu_seconds(self.worker_pgid)
+        cpu_before = self.worker_cpu()
         ids, started = self.approve_burst(pairs)
         ready = self.wait_for_links(ids, timeout=max(120.0, jobs / 5))
-        cpu = cpu_seconds(self.worker_pgid) - cpu_before
+        cpu = self.worker_cpu() - cpu_before
         stats = self.wallet.stats()
         elapsed = max(moment.timestamp() for moment in ready.values()) - started
         say(f"{jobs} links in {elapsed:.2f}s; wallet requests: {stats['routes']}")
@@ -282,3 +304,27 @@ class Stack:
         grant tokens, as it does in a running marketplace."""
         ids, _ = self.approve_burst(self.jobs(count))
         self.wait_for_links(ids, timeout=120)
+
+    def steady(self, rate: float, seconds: float) -> list[float]:
+        """Approvals arriving one every 1/`rate` seconds for `seconds` (open loop: the schedule does not
+        wait for the links), each as the approve view makes it; the milliseconds from each one's commit
+        to its stored link."""
+        count = max(20, int(rate * seconds))
+        pairs = self.jobs(count)
+        time.sleep(1.0)  # the tasks before are acknowledged
+        committed: dict[str, float] = {}
+        start = time.monotonic()
+        for n, (job_id, quote_id) in enumerate(pairs):
+            delay = start + n / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            attempt_id, at = self.approve(job_id, quote_id)
+            committed[attempt_id] = at
+        late = time.monotonic() - start - (count - 1) / rate
+        ready = self.wait_for_links(list(committed), timeout=120)
+        waits = [(ready[pk].timestamp() - at) * 1000 for pk, at in committed.items()]
+        say(
+            f"{count} approvals at {rate:.1f}/s (schedule {late * 1000:.0f} ms late at the end); "
+            f"mean {statistics.fmean(waits):.1f} ms, max {max(waits):.1f} ms"
+        )
+        return waits

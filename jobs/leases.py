@@ -84,10 +84,13 @@ class Lease:
         return moment is not None and moment < self.started
 
     def end(self, *, to: str, **fields: object) -> bool:
-        """The step's status change, with what the lease kept and `fields`, letting go in the same write."""
+        """The step's status change, with what the lease kept and `fields`, letting go in the same write;
+        False, writing nothing, when the lease is no longer held (a holder that outlived its lease)."""
         self._set(fields)
         values: dict[str, Any] = {**self.kept, **fields, **RELEASED}
-        self.released = transition(self.attempt.pk, to=to, source=self.status, **values)
+        self.released = transition(
+            self.attempt.pk, to=to, source=self.status, unless=~Q(lease_owner=self.owner), **values
+        )
         if self.released:
             self.attempt.status = to
         return self.released

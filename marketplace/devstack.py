@@ -130,7 +130,7 @@ def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat"
         env.setdefault(key, value)
     if "worker" in processes:
         stack.start(
-            "worker", [PYTHON, *ENTRY_POINTS["worker"], "-l", "info", "--concurrency", "2", "-n", "demo@%h"]
+            "worker", [PYTHON, *ENTRY_POINTS["worker"], "-l", "info", "-n", "demo@%h"]
         )
     if "beat" in processes:
         stack.beat(var_dir / "celerybeat-schedule")

@@ -209,14 +209,15 @@ class Group:
         *,
         name: str = "worker",
         concurrency: int = 1,
+        pool: str = "prefork",
         log_level: str = "info",
         env: dict[str, str] | None = None,
         wait: bool = True,
     ) -> Process:
-        """A `celery worker` consuming only `queue` with `concurrency` prefork children; once it answers a
-        ping, unless `wait` is False (a worker meant to crash)."""
+        """A `celery worker` consuming only `queue` with `concurrency` prefork children (or threads, with
+        `pool="threads"`); once it answers a ping, unless `wait` is False (a worker meant to crash)."""
         node = f"{name}-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-        args = [PYTHON, *ENTRY_POINTS["worker"], "-l", log_level, "-n", node, "--pool", "prefork"]
+        args = [PYTHON, *ENTRY_POINTS["worker"], "-l", log_level, "-n", node, "--pool", pool]
         args += ["--concurrency", str(concurrency), "-Q", queue]
         # No cluster chatter between short-lived workers; mingle alone delays the start by a second.
         args += ["--without-heartbeat", "--without-mingle", "--without-gossip"]

@@ -192,6 +192,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 30)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 45)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A step spends most of its time waiting on wallets: threads keep many steps in flight per process (each
+# thread with its own database connection; bench/README.md has the figures). SQLite takes one writer at a
+# time, so with it a worker runs a few prefork children instead.
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "prefork" if _SQLITE else "threads")
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 32 if CELERY_WORKER_POOL == "threads" else 2)
 # Task events cost a worker ~5 ms of CPU per task (three messages to the broker). Off unless asked for:
 # Flower turns them on in the workers while it runs (its `enable_events`), so it still lists every task.
 CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_TASK_EVENTS", False)

@@ -88,13 +88,15 @@ def celery_worker(
     queue: str,
     log: Path,
     concurrency: int = 1,
+    pool: str = "prefork",
     extra_env: Mapping[str, str] | None = None,
     wait_ready: bool = True,
 ) -> Iterator[Process]:
-    """A real `celery worker` process on `queue`, against `database`, logging to `log` (a `.log` file);
-    answering pings before it yields, unless `wait_ready` is False (a worker meant to crash)."""
+    """A real `celery worker` process on `queue` (`concurrency` prefork children, or threads with
+    `pool="threads"`), against `database`, logging to `log` (a `.log` file); answering pings before it
+    yields, unless `wait_ready` is False (a worker meant to crash)."""
     with processes.Group(stack_env(database, queue, extra_env), log.parent) as group:
-        yield group.worker(queue, name=log.stem, concurrency=concurrency, wait=wait_ready)
+        yield group.worker(queue, name=log.stem, concurrency=concurrency, pool=pool, wait=wait_ready)
 
 
 @contextmanager

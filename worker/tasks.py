@@ -21,10 +21,11 @@ from billiard.einfo import ExceptionInfo
 from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import task_postrun, task_prerun
+from django.conf import settings
 from django.db import close_old_connections, transaction
 
 from marketplace.logs import CONTEXT
-from payments import OpenPaymentsError
+from payments import OpenPaymentsError, deadline
 from worker import pipeline, reconciler
 from worker.failpoints import duplicate_deliveries
 
@@ -74,7 +75,10 @@ class PipelineTask(DjangoTask[..., None]):
         failure count untouched; a transient failure, after a backoff, until MAX_FAILURES retries are
         spent."""
         try:
-            after = step(attempt_id)
+            # Every wallet call of the step together ends within the soft time limit: the thread pool
+            # enforces no time limit itself, and a step must let go well within its lease.
+            with deadline(settings.CELERY_TASK_SOFT_TIME_LIMIT):
+                after = step(attempt_id)
         except pipeline.RetryLater as wait:
             raise self.retry(kwargs={"failures": failures}, countdown=wait.countdown) from None
         except OpenPaymentsError as exc:

@@ -1,7 +1,8 @@
 // The link sequence of the payment pipeline, run by the official Open Payments SDK
-// (@interledger/open-payments, default options) in one warm process, one link after another:
-// wallet addresses (2), incoming-payment grant, incoming payment, quote grant, quote, interactive grant.
-// Input: JSON on stdin {clientUrl, keyId, keyPath, sender, receiver, links, warmup, finishUri}.
+// (@interledger/open-payments, default options) in one warm process, `concurrency` links at a time (1:
+// one after another): wallet addresses (2), incoming-payment grant, incoming payment, quote grant, quote,
+// interactive grant.
+// Input: JSON on stdin {clientUrl, keyId, keyPath, sender, receiver, links, warmup, finishUri, concurrency}.
 // Output: one JSON object on stdout {links, seconds, ms: [per-link milliseconds]}.
 'use strict'
 
@@ -73,12 +74,17 @@ async function main() {
   })
   for (let i = 0; i < input.warmup; i++) await link(client, input, -1 - i)
   const ms = []
-  const start = process.hrtime.bigint()
-  for (let i = 0; i < input.links; i++) {
-    const t = process.hrtime.bigint()
-    await link(client, input, i)
-    ms.push(Number(process.hrtime.bigint() - t) / 1e6)
+  let next = 0
+  async function runner() {
+    while (next < input.links) {
+      const n = next++
+      const t = process.hrtime.bigint()
+      await link(client, input, n)
+      ms.push(Number(process.hrtime.bigint() - t) / 1e6)
+    }
   }
+  const start = process.hrtime.bigint()
+  await Promise.all(Array.from({ length: input.concurrency || 1 }, runner))
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
   process.stdout.write(JSON.stringify({ links: input.links, seconds, ms }) + '\n')
 }

@@ -94,6 +94,32 @@ def test_a_record_after_the_lease_ran_out_and_was_taken_writes_nothing() -> None
     assert stored(attempt).continue_requested_at is None
 
 
+def test_an_end_after_the_lease_ran_out_and_was_taken_writes_nothing() -> None:
+    # given a delivery that outlived its lease (a thread pool has no hard time limit) and another that
+    # took the attempt
+    attempt = generating()
+    lease = claim(attempt.pk, status=S.GENERATING)
+    assert lease is not None
+    lease.keep(payment_url="https://wallet.example/interact/1")
+    other = uuid.uuid4()
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(
+        lease_owner=other, lease_until=timezone.now() + timedelta(seconds=60)
+    )
+
+    # when the first delivery ends the step
+    ended = lease.end(to=S.FAILED, error="too late")
+
+    # then it is told no, and the attempt stays with the delivery holding it, untouched
+    row = stored(attempt)
+    assert (ended, row.status, row.error, row.payment_url, row.lease_owner) == (
+        False,
+        S.GENERATING,
+        "",
+        "",
+        other,
+    )
+
+
 def test_end_changes_the_status_with_everything_kept_and_lets_go() -> None:
     # given a lease that kept the link
     attempt = generating()

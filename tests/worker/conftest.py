@@ -30,9 +30,12 @@ class Stack:
     queue: str
     log_dir: Path
 
-    def worker(self, wait_ready: bool = True, **extra_env: str) -> Any:
-        """A worker process for this stack (a context manager), with `extra_env` on top."""
+    def worker(self, wait_ready: bool = True, threads: int = 0, **extra_env: str) -> Any:
+        """A worker process for this stack (a context manager; prefork, or with `threads` threads), with
+        `extra_env` on top."""
         return services.celery_worker(
+            concurrency=threads or 1,
+            pool="threads" if threads else "prefork",
             wait_ready=wait_ready,
             database=services.database_url(connection.settings_dict),
             queue=self.queue,

@@ -55,29 +55,35 @@ def assert_paid_once(stack: Stack, job: Job, amount: int) -> None:
 
 
 @contextmanager
-def crash_once(stack: Stack, point: str, tmp_path: Path) -> Iterator[Path]:
-    """A worker armed to crash (its whole process group) the first time it reaches `point`."""
+def crash_once(stack: Stack, point: str, tmp_path: Path, threads: int = 0) -> Iterator[Path]:
+    """A worker (prefork, or with `threads` threads) armed to crash (its whole process group) the first
+    time it reaches `point`."""
     marker = tmp_path / f"crashed-{point}"
     with stack.worker(
-        wait_ready=False, PIPELINE_FAILPOINT=point, PIPELINE_FAILPOINT_ONCE=str(marker), **FAST_RECOVERY
+        wait_ready=False,
+        threads=threads,
+        PIPELINE_FAILPOINT=point,
+        PIPELINE_FAILPOINT_ONCE=str(marker),
+        **FAST_RECOVERY,
     ) as worker:
         services.wait_until(lambda: worker.poll() is not None, 60, f"the worker to crash at {point}")
     yield marker
 
 
+@pytest.mark.parametrize("threads", [0, 8], ids=["prefork", "threads"])
 def test_a_worker_killed_right_after_creating_the_incoming_payment_leaves_one_incoming_payment(
-    stack: Stack, tmp_path: Path
+    stack: Stack, tmp_path: Path, threads: int
 ) -> None:
-    # given a worker that dies the moment the provider's incoming payment exists
+    # given a worker (of either pool) that dies the moment the provider's incoming payment exists
     job, _ = job_with_quote(stack, amount=1250)
     browser, attempt = approve(job)
-    with crash_once(stack, "incoming_payment.created", tmp_path) as marker:
+    with crash_once(stack, "incoming_payment.created", tmp_path, threads) as marker:
         assert marker.exists()
         assert PaymentAttempt.objects.get(pk=attempt.pk).incoming_payment_url == ""
         assert len(stack.wallet.payments("pavel")["incomingPayments"]) == 1
 
     # when a worker is started again
-    with stack.worker(**FAST_RECOVERY):
+    with stack.worker(threads=threads, **FAST_RECOVERY):
         attempt = wait_for_status(attempt.pk, AttemptStatus.AWAITING_AUTHORIZATION)
         come_back(browser, attempt)
         wait_for_status(attempt.pk, AttemptStatus.SUCCEEDED)

@@ -55,13 +55,14 @@ def approve_before_any_worker(stack: Stack, job: Job, quote: Quote) -> tuple[Cli
     return browser, attempt
 
 
-def test_a_quote_is_paid_end_to_end_and_the_funder_is_debited_once(stack: Stack) -> None:
+@pytest.mark.parametrize("threads", [0, 8], ids=["prefork", "threads"])
+def test_a_quote_is_paid_end_to_end_and_the_funder_is_debited_once(stack: Stack, threads: int) -> None:
     # given a funder and a provider on the local wallet
     job, quote = job_with_quote(stack, amount=1250)
 
-    # when the funder approves (answered without any Open Payments call) and a worker runs
+    # when the funder approves (answered without any Open Payments call) and a worker (of either pool) runs
     browser, attempt = approve_before_any_worker(stack, job, quote)
-    with stack.worker():
+    with stack.worker(threads=threads):
         # then the worker produces the wallet's consent link
         attempt = wait_for_status(attempt.pk, AttemptStatus.AWAITING_AUTHORIZATION)
         assert (attempt.incoming_amount, attempt.debit_amount, attempt.receive_amount) == (1250, 1250, 1250)

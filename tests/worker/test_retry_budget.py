@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from celery.exceptions import Retry
 
 from payments import TransportError
+from payments.safe_http import _within
 from worker import pipeline, tasks
 from worker.tasks import MAX_FAILURES
 
@@ -66,3 +68,24 @@ def test_the_failure_budget_is_spent_by_failures_alone(delivery: None) -> None:
 
     with pytest.raises(TransportError, match="still down"):
         tasks.generate_link.run_step(step, ATTEMPT, MAX_FAILURES)
+
+
+def test_every_wallet_call_of_a_step_ends_within_the_soft_time_limit(delivery: None, settings: Any) -> None:
+    # given a soft time limit of 7 s (the thread pool enforces none itself)
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 7
+    left: list[float | None] = []
+
+    def step(attempt_id: str) -> None:
+        left.append(time_left())
+
+    # when a step runs
+    tasks.generate_link.run_step(step, ATTEMPT, 0)
+
+    # then its calls had at most those 7 s, and none once it returned
+    assert len(left) == 1 and left[0] is not None and 6 < left[0] <= 7
+    assert time_left() is None
+
+
+def time_left() -> float | None:
+    """Seconds the current deadline leaves a wallet call (None: no deadline)."""
+    return _within(None, TimeoutError)
