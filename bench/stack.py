@@ -132,7 +132,7 @@ class Stack:
                 "ALLOWED_HOSTS": "127.0.0.1",
                 "DATABASE_URL": db_url,
                 "REDIS_URL": redis_url,
-                "CELERY_BROKER_URL": redis_url,
+                "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL") or redis_url,
                 "CELERY_QUEUE": f"bench-{secrets.token_hex(4)}",
                 "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
                 "LOG_LEVEL": log_level.upper(),
@@ -202,6 +202,8 @@ class Stack:
 
         with app.connection_for_write() as connection:
             connection.default_channel.queue_delete(self.env["CELERY_QUEUE"])
+            if self.env["CELERY_BROKER_URL"].startswith("amqp"):
+                connection.default_channel.exchange_delete(self.env["CELERY_QUEUE"])
 
     def jobs(self, count: int) -> list[tuple[int, int]]:
         """`count` jobs by the funder, each with one quote by the provider."""

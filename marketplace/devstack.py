@@ -28,6 +28,7 @@ from marketplace.processes import (
     Process,
     answers,
 )
+from payments.exceptions import redact_url
 
 # Flower's configuration file: it refuses to run Flower without a log-in (see marketplace.flower).
 FLOWER_CONF = ROOT / "marketplace" / "flowerconfig.py"
@@ -74,7 +75,12 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def choose_broker(stack: Stack) -> str:
-    """The broker URL for this run, starting a local Redis when none answers and one is installed."""
+    """The broker URL for this run: CELERY_BROKER_URL when set (RabbitMQ, say), else Redis, starting a
+    local one when none answers and one is installed."""
+    chosen = stack.env.get("CELERY_BROKER_URL", "")
+    if chosen:
+        say(f"broker: {redact_url(chosen)} (CELERY_BROKER_URL)")
+        return chosen
     redis_url = stack.env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     if answers(redis_url):
         say(f"broker: Redis at {redis_url}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -88,6 +89,18 @@ def pay(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def delete_queue(env: dict[str, str]) -> None:
+    """Deletes the run's queue and exchange at a RabbitMQ broker (a Redis list goes by itself once
+    empty)."""
+    from kombu import Connection, Exchange, Queue
+
+    if not env["CELERY_BROKER_URL"].startswith("amqp"):
+        return
+    with Connection(env["CELERY_BROKER_URL"], connect_timeout=4) as connection:
+        Queue(env["CELERY_QUEUE"], channel=connection.default_channel).delete()
+        Exchange(env["CELERY_QUEUE"], channel=connection.default_channel).delete()
+
+
 def main() -> int:
     """Brings the stack up in a scratch folder, pays once, prints the receipt, stops everything."""
     with tempfile.TemporaryDirectory(prefix="marketplace-flow-") as scratch:
@@ -99,6 +112,8 @@ def main() -> int:
                 "WEB_PORT": free_port(),
                 "WALLET_PORT": free_port(),
                 "FLOWER_PORT": free_port(),
+                # A queue of its own: on RabbitMQ a queue outlives its consumers (deleted at the end).
+                "CELERY_QUEUE": f"flow-{secrets.token_hex(4)}",
             }
         )
         env.pop("DATABASE_URL", None)
@@ -112,6 +127,7 @@ def main() -> int:
             raise
         finally:
             stack.stop()
+            delete_queue(env)
     print(json.dumps(receipt), flush=True)
     return 0
 

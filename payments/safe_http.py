@@ -423,7 +423,9 @@ class GuardedTransport(httpx.HTTPTransport):
     """An httpx transport whose connections are checked against a :class:`URLPolicy`; TLS trusts what
     :func:`ssl_context` does, with ``ca_bundle`` added (ValueError if it cannot be used)."""
 
-    def __init__(self, policy: URLPolicy, *, max_connections: int = 100, ca_bundle: str | None = None) -> None:
+    def __init__(
+        self, policy: URLPolicy, *, max_connections: int = 100, ca_bundle: str | None = None
+    ) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context(ca_bundle),
