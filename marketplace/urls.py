@@ -9,6 +9,8 @@ from marketplace.throttle import AdminLoginForm
 # The admin's log-in is throttled like the site's (every other admin page already requires staff).
 admin.site.login_form = AdminLoginForm
 
+handler500 = "marketplace.errors.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
