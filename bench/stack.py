@@ -27,7 +27,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from marketplace.processes import Group, Process, answers, database, free_port, local_wallet  # noqa: E402
+from marketplace.processes import (  # noqa: E402
+    Group,
+    Process,
+    answers,
+    database,
+    delete_queue,
+    free_port,
+    local_wallet,
+)
 
 PG = os.environ.get("BENCH_PG", "").split()
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -171,8 +179,8 @@ class Stack:
 
     def start_workers(self, count: int, threads: int, log_level: str) -> None:
         """`count` worker processes on the stack's queue: one prefork `celery worker` with `count`
-        children, or with `threads`, `count` thread-pool workers of `threads` threads each (in one process
-        group, so their CPU is counted together); waits for a ping."""
+        children, or with `threads`, `count` thread-pool workers of `threads` threads each (their CPU
+        summed by `worker_cpu`); waits for a ping."""
         queue = self.env["CELERY_QUEUE"]
         if not threads:
             self.workers = [self.processes.worker(queue, concurrency=count, log_level=log_level)]
@@ -198,12 +206,7 @@ class Stack:
         return sum(cpu_seconds(worker.pid) for worker in self.workers)
 
     def purge_queue(self) -> None:
-        from marketplace.celery import app
-
-        with app.connection_for_write() as connection:
-            connection.default_channel.queue_delete(self.env["CELERY_QUEUE"])
-            if self.env["CELERY_BROKER_URL"].startswith("amqp"):
-                connection.default_channel.exchange_delete(self.env["CELERY_QUEUE"])
+        delete_queue(self.env["CELERY_BROKER_URL"], self.env["CELERY_QUEUE"])
 
     def jobs(self, count: int) -> list[tuple[int, int]]:
         """`count` jobs by the funder, each with one quote by the provider."""

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from marketplace.devstack import Stack, bring_up, demo_env, say
-from marketplace.processes import PYTHON, ROOT
+from marketplace.processes import PYTHON, ROOT, delete_queue
 
 DEADLINE_SECONDS = 120
 
@@ -89,18 +89,6 @@ def pay(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def delete_queue(env: dict[str, str]) -> None:
-    """Deletes the run's queue and exchange at a RabbitMQ broker (a Redis list goes by itself once
-    empty)."""
-    from kombu import Connection, Exchange, Queue
-
-    if not env["CELERY_BROKER_URL"].startswith("amqp"):
-        return
-    with Connection(env["CELERY_BROKER_URL"], connect_timeout=4) as connection:
-        Queue(env["CELERY_QUEUE"], channel=connection.default_channel).delete()
-        Exchange(env["CELERY_QUEUE"], channel=connection.default_channel).delete()
-
-
 def main() -> int:
     """Brings the stack up in a scratch folder, pays once, prints the receipt, stops everything."""
     with tempfile.TemporaryDirectory(prefix="marketplace-flow-") as scratch:
@@ -112,7 +100,7 @@ def main() -> int:
                 "WEB_PORT": free_port(),
                 "WALLET_PORT": free_port(),
                 "FLOWER_PORT": free_port(),
-                # A queue of its own: on RabbitMQ a queue outlives its consumers (deleted at the end).
+                # A queue of its own, deleted at the end (on RabbitMQ a queue outlives its consumers).
                 "CELERY_QUEUE": f"flow-{secrets.token_hex(4)}",
             }
         )
@@ -127,7 +115,7 @@ def main() -> int:
             raise
         finally:
             stack.stop()
-            delete_queue(env)
+            delete_queue(env["CELERY_BROKER_URL"], env["CELERY_QUEUE"])
     print(json.dumps(receipt), flush=True)
     return 0
 

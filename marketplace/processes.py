@@ -282,3 +282,14 @@ def local_wallet(
         else:
             env["OP_CA_BUNDLE"] = str(wallet.ca_file)
         yield wallet, client, env
+
+
+def delete_queue(broker_url: str, name: str) -> None:
+    """Deletes a run's queue at its broker (with what is left in it), and on RabbitMQ its exchange too:
+    RabbitMQ keeps both after their consumers have gone."""
+    from kombu import Connection, Exchange, Queue
+
+    with Connection(broker_url, connect_timeout=4) as connection:
+        Queue(name, channel=connection.default_channel).delete()
+        if broker_url.startswith("amqp"):
+            Exchange(name, channel=connection.default_channel).delete()

@@ -9,10 +9,11 @@ finished attempt whose grant could not be revoked is tried again (for `REVOKE_FO
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jobs.leases import leased
@@ -38,23 +39,28 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=int(settings.PAYMENT_PIPELINE["STALE_SECONDS"]))
     plan: dict[str, list[str]] = {name: [] for name in (*STEP_OF.values(), "cancel_grant")}
-    with transaction.atomic():
-        # Locked, then touched: an attempt is re-driven once per STALE_SECONDS at most, even while a backlog
-        # keeps its message waiting, so the reconciler never multiplies the load it is meant to relieve.
-        stale = list(
-            PaymentAttempt.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-                status__in=list(STEP_OF),
-                updated_at__lt=stale_before,
-            )
-            .order_by("updated_at")
-            .values_list("pk", "status")[:BATCH]
-        )
-        PaymentAttempt.objects.filter(pk__in=[pk for pk, _ in stale]).update(updated_at=now)
+    stale = touched(
+        PaymentAttempt.objects.filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+            status__in=list(STEP_OF),
+            updated_at__lt=stale_before,
+        ),
+        now,
+        "status",
+    )
     for attempt_id, status in stale:
         plan[STEP_OF[status]].append(str(attempt_id))
-    plan["cancel_grant"].extend(grants_owed(now, stale_before))
+    owed = touched(
+        PaymentAttempt.objects.filter(
+            status__in=sorted(FINAL_STATUSES),
+            grant_revoked_at__isnull=True,
+            updated_at__lt=stale_before,
+            finished_at__gt=now - REVOKE_FOR,
+        ).exclude(continue_uri=""),
+        now,
+    )
+    # Finished attempts whose grant is still to be revoked (the revocation failed, or its task was lost).
+    plan["cancel_grant"].extend(str(row[0]) for row in owed)
     unused = PaymentAttempt.objects.filter(
         status=S.AWAITING_AUTHORIZATION, authorization_expires_at__lt=now
     ).values_list("pk", flat=True)
@@ -68,21 +74,15 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
     return plan
 
 
-def grants_owed(now: datetime, stale_before: datetime) -> list[str]:
-    """Finished attempts whose grant is still to be revoked (the revocation failed, or its task was lost),
-    each once per STALE_SECONDS at most."""
+def touched(candidates: QuerySet[PaymentAttempt], now: datetime, *fields: str) -> list[tuple[Any, ...]]:
+    """The oldest `BATCH` of `candidates` (their id and `fields`), locked, then touched (`updated_at`
+    set to `now`): an attempt comes back once per STALE_SECONDS at most, even while a backlog keeps its
+    message waiting, so the reconciler never multiplies the load it is meant to relieve."""
     with transaction.atomic():
-        owed = list(
-            PaymentAttempt.objects.select_for_update(skip_locked=True)
-            .filter(
-                status__in=sorted(FINAL_STATUSES),
-                grant_revoked_at__isnull=True,
-                updated_at__lt=stale_before,
-                finished_at__gt=now - REVOKE_FOR,
-            )
-            .exclude(continue_uri="")
+        rows = list(
+            candidates.select_for_update(skip_locked=True)
             .order_by("updated_at")
-            .values_list("pk", flat=True)[:BATCH]
+            .values_list("pk", *fields)[:BATCH]
         )
-        PaymentAttempt.objects.filter(pk__in=owed).update(updated_at=now)
-    return [str(attempt_id) for attempt_id in owed]
+        PaymentAttempt.objects.filter(pk__in=[row[0] for row in rows]).update(updated_at=now)
+    return rows
