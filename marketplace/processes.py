@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -102,6 +103,42 @@ def wait_until(
         if log is not None and log.exists():
             problem += f"; the end of {log.name}:\n{log.read_text(errors='replace')[-4000:]}"
         raise NotReady(problem)
+
+
+def as_user(name: str) -> list[str]:
+    """The command prefix that runs a command as the system user `name` (nothing when this process
+    already runs as that user): PostgreSQL refuses to run as root."""
+    import pwd
+
+    return (
+        []
+        if pwd.getpwuid(os.getuid()).pw_name == name
+        else [shutil.which("runuser") or "/usr/sbin/runuser", "-u", name, "--"]
+    )
+
+
+def pg_bin(program: str) -> Path:
+    """The path of a PostgreSQL server program (`initdb`, `postgres`), from `pg_config` or Debian's
+    layout."""
+    found = shutil.which(program)
+    if found:
+        return Path(found)
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    if not versions:
+        raise NotReady(f"PostgreSQL's {program} was not found (install postgresql)")
+    return versions[-1] / program
+
+
+def hand_over(folder: Path, user: str) -> None:
+    """Makes `folder` (created when missing) and what is in it belong to `user`, and lets every user
+    pass through its parents (a temporary directory is private to its owner)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for parent in folder.resolve().parents:
+        mode = parent.stat().st_mode
+        if parent.stat().st_uid == os.getuid() and not mode & 0o001:
+            parent.chmod(mode | 0o001)
+    for path in [folder, *folder.rglob("*")]:
+        shutil.chown(path, user)
 
 
 def spawn(args: Sequence[str], env: dict[str, str], log: Path | None = None) -> Process:
@@ -196,12 +233,61 @@ class Group:
         late = stop(*(process for _, process in reversed(self.children)))
         return [name for name, process in self.children if process in late]
 
-    def redis(self, port: int, folder: Path | None = None) -> Process:
-        """A `redis-server` on 127.0.0.1:`port` that keeps nothing on disk (a restart loses every
-        message), once it answers; `folder` is its working directory."""
-        args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", *(["--dir", str(folder)] if folder else [])]
-        return self.start("redis", args, ready=lambda: port_open("127.0.0.1", port), timeout=10)
+    def redis(self, port: int, folder: Path | None = None, host: str = "127.0.0.1") -> Process:
+        """A `redis-server` on host:`port` that keeps nothing on disk (a restart loses every message),
+        once it answers; `folder` is its working directory."""
+        args = ["redis-server", "--port", str(port), "--bind", host, "--save", ""]
+        args += ["--protected-mode", "no", "--appendonly", "no", *(["--dir", str(folder)] if folder else [])]
+        return self.start("redis", args, ready=lambda: port_open(host, port), timeout=10)
+
+    def postgres(self, folder: Path, port: int, host: str = "127.0.0.1") -> Process:
+        """A PostgreSQL server of its own on host:`port` (user `postgres`, trust auth), its cluster in
+        `folder` (made on the first start, kept across restarts), once it accepts connections."""
+        data = folder / "data"
+        if not (data / "PG_VERSION").exists():
+            hand_over(folder, "postgres")
+            subprocess.run(
+                [
+                    *as_user("postgres"),
+                    str(pg_bin("initdb")),
+                    "-D",
+                    str(data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                ]
+                + ["--no-sync"],
+                check=True,
+                capture_output=True,
+            )
+        args = [*as_user("postgres"), str(pg_bin("postgres")), "-D", str(data), "-p", str(port)]
+        args += ["-k", str(folder), "-c", f"listen_addresses={host}", "-c", "fsync=off"]
+        args += ["-c", "max_connections=200"]
+        return self.start("postgres", args, ready=lambda: port_open(host, port), timeout=30)
+
+    def rabbitmq(self, folder: Path, port: int, host: str = "127.0.0.1") -> Process:
+        """A RabbitMQ node of its own on host:`port` (guest/guest from anywhere, no plugins), its
+        messages and queues in `folder` (kept across restarts), once it accepts connections."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "enabled_plugins").write_text("[].\n")
+        (folder / "rabbitmq.conf").write_text(f"listeners.tcp.local = {host}:{port}\nloopback_users = none\n")
+        (folder / "rabbitmq-env.conf").write_text("ERL_EPMD_ADDRESS=127.0.0.1\n")
+        hand_over(folder, "rabbitmq")
+        env = {
+            **os.environ,
+            **self.env,
+            "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
+            "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+            "RABBITMQ_NODENAME": f"node{port}@localhost",
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(folder / "log"),
+        }
+        return self.start(
+            "rabbitmq", ["rabbitmq-server"], env=env, ready=lambda: port_open(host, port), timeout=90
+        )
 
     def worker(
         self,
@@ -213,11 +299,13 @@ class Group:
         log_level: str = "info",
         env: dict[str, str] | None = None,
         wait: bool = True,
+        prefix: Sequence[str] = (),
     ) -> Process:
         """A `celery worker` consuming only `queue` with `concurrency` prefork children (or threads, with
-        `pool="threads"`); once it answers a ping, unless `wait` is False (a worker meant to crash)."""
+        `pool="threads"`), run through `prefix` when given (e.g. `ip netns exec <name>`); once it answers
+        a ping, unless `wait` is False (a worker meant to crash)."""
         node = f"{name}-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-        args = [PYTHON, *ENTRY_POINTS["worker"], "-l", log_level, "-n", node, "--pool", pool]
+        args = [*prefix, PYTHON, *ENTRY_POINTS["worker"], "-l", log_level, "-n", node, "--pool", pool]
         args += ["--concurrency", str(concurrency), "-Q", queue]
         # No cluster chatter between short-lived workers; mingle alone delays the start by a second.
         args += ["--without-heartbeat", "--without-mingle", "--without-gossip"]
