@@ -246,21 +246,8 @@ class Group:
         data = folder / "data"
         if not (data / "PG_VERSION").exists():
             hand_over(folder, "postgres")
-            subprocess.run(
-                [
-                    *as_user("postgres"),
-                    str(pg_bin("initdb")),
-                    "-D",
-                    str(data),
-                    "-A",
-                    "trust",
-                    "-U",
-                    "postgres",
-                ]
-                + ["--no-sync"],
-                check=True,
-                capture_output=True,
-            )
+            initdb = [str(pg_bin("initdb")), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
+            subprocess.run([*as_user("postgres"), *initdb], check=True, capture_output=True)
         args = [*as_user("postgres"), str(pg_bin("postgres")), "-D", str(data), "-p", str(port)]
         args += ["-k", str(folder), "-c", f"listen_addresses={host}", "-c", "fsync=off"]
         args += ["-c", "max_connections=200"]
