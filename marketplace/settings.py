@@ -215,10 +215,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 _SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "prefork" if _SQLITE else "threads")
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 32 if CELERY_WORKER_POOL == "threads" else 2)
-# Task events cost a worker ~5 ms of CPU per task (three messages to the broker). Off unless asked for:
-# Flower turns them on in the workers while it runs (its `enable_events`), so it still lists every task.
+# Task events cost a worker ~5 ms of CPU per task (three messages to the broker), and a `task-sent` event
+# doubles the cost of every publish. Off unless asked for: Flower turns the workers' on while it runs (its
+# `enable_events`), so it still lists every task from the moment a worker receives it.
 CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_TASK_EVENTS", False)
-CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 # Flower shows a task as started from its events; a STARTED row in TaskResult would be one more write.
 CELERY_TASK_TRACK_STARTED = False
 # Database connections outlive tasks (see worker.tasks: closed when obsolete or broken, as per request).

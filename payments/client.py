@@ -33,7 +33,6 @@ from .safe_http import (
     HostList,
     Resolver,
     URLPolicy,
-    build_http_client,
     check_ca_bundle,
     deadline,
     read_limited,
@@ -41,6 +40,7 @@ from .safe_http import (
     transport_error,
 )
 from .signing import SignatureAuth, json_body
+from .transport import build_http_client
 from .urls import wallet_address_url
 
 __all__ = ["ClientConfig", "HTTPRequester", "OpenPaymentsClient"]

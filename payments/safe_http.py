@@ -5,9 +5,9 @@ hosts are allowed, checked before the request and again when the socket connects
 cloud metadata addresses are always refused; redirects are never followed; bodies are read up to a cap.
 Both host lists take ``host`` (any port) or ``host:port`` entries. TLS trusts certifi's bundle, the system
 store, ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` and an optional CA bundle of our own (:func:`ssl_context`).
-Inside `deadline(seconds)` every connect, TLS handshake, write and read of the guarded transport gets only
-the time left, so a whole call (connect, headers and body together) ends in time even against a server
-that trickles its answer a byte at a time.
+Inside `deadline(seconds)` every connect, TLS handshake, write and read of the guarded transport
+(`payments.transport`) gets only the time left, so a whole call (connect, headers and body together) ends in
+time even against a server that trickles its answer a byte at a time.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
 
 import certifi
-import httpcore
 import httpx
 
 from .exceptions import (
@@ -39,10 +37,8 @@ from .exceptions import (
 )
 
 __all__ = [
-    "GuardedTransport",
     "HostList",
     "URLPolicy",
-    "build_http_client",
     "check_ca_bundle",
     "deadline",
     "read_limited",
@@ -316,53 +312,6 @@ def _within(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every operation gets at most the time the current deadline leaves."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _within(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _within(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        left = _within(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the policy allows, re-resolving at connect time."""
-
-    def __init__(self, policy: URLPolicy) -> None:
-        self._policy = policy
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        address = self._policy.safe_addresses(host, port)[0]
-        # TLS SNI and certificate checks still use the URL's host: httpcore takes them from the origin.
-        stream = super().connect_tcp(
-            address, port, _within(timeout, httpcore.ConnectTimeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
-
-
 # A directory usable as a CA path holds certificates named by subject hash, as `openssl rehash` makes them.
 _HASHED_NAME = re.compile(r"[0-9a-f]{8}\.[0-9]+")
 
@@ -417,36 +366,6 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     if ca_bundle is not None:
         _load_ca_bundle(context, ca_bundle)
     return context
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """An httpx transport whose connections are checked against a :class:`URLPolicy`; TLS trusts what
-    :func:`ssl_context` does, with ``ca_bundle`` added (ValueError if it cannot be used)."""
-
-    def __init__(
-        self, policy: URLPolicy, *, max_connections: int = 100, ca_bundle: str | None = None
-    ) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context(ca_bundle),
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=5.0,
-            network_backend=_GuardedBackend(policy),
-        )
-
-
-def build_http_client(
-    policy: URLPolicy, *, timeout: float | httpx.Timeout, ca_bundle: str | None = None
-) -> httpx.Client:
-    """Create the shared ``httpx.Client``: guarded transport (trusting ``ca_bundle`` too, when given), no env
-    proxies, no redirects, a timeout."""
-    return httpx.Client(
-        transport=GuardedTransport(policy, ca_bundle=ca_bundle),
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-    )
 
 
 # OpenSSL's verify results for a certificate valid for another name or address than the one asked for.

@@ -7,7 +7,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from payments import ClientConfig, UnsafeURLError, URLPolicy
-from payments.safe_http import GuardedTransport, HostList
+from payments.safe_http import HostList
+from payments.transport import GuardedTransport
 
 
 def _no_dns(host: str, port: int) -> list[str]:

@@ -18,7 +18,7 @@ from payments import (
     URLPolicy,
     deadline,
 )
-from payments.safe_http import GuardedTransport
+from payments.transport import GuardedTransport
 
 
 class _NoNetwork(httpx.BaseTransport):

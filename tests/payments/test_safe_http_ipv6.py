@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from payments import UnsafeURLError, URLPolicy
-from payments.safe_http import GuardedTransport
+from payments.transport import GuardedTransport
 
 # (IPv6 address, the IPv4 address inside it, how the policy names what is inside)
 EMBEDDED_NON_PUBLIC = [

@@ -26,7 +26,8 @@ from payments import (
     UnsafeURLError,
     URLPolicy,
 )
-from payments.safe_http import GuardedTransport, build_http_client, ssl_context
+from payments.safe_http import ssl_context
+from payments.transport import GuardedTransport, build_http_client
 
 from .tls_server import CertificateAuthority, closed_port, hang_up_server, serve_https
 
@@ -175,7 +176,7 @@ def test_ssl_cert_file_is_honoured_in_a_fresh_process(https_origin: str, ca_file
     # given a new process whose SSL_CERT_FILE names the private CA
     code = (
         "import httpx, sys\n"
-        "from payments.safe_http import URLPolicy, build_http_client\n"
+        "from payments.safe_http import URLPolicy\nfrom payments.transport import build_http_client\n"
         "policy = URLPolicy(private_hosts=frozenset({'127.0.0.1'}))\n"
         "with build_http_client(policy, timeout=5.0) as http:\n"
         "    print(http.get(sys.argv[1]).status_code)\n"
