@@ -135,9 +135,7 @@ def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat"
     for key, value in read_env_file(env_file).items():
         env.setdefault(key, value)
     if "worker" in processes:
-        stack.start(
-            "worker", [PYTHON, *ENTRY_POINTS["worker"], "-l", "info", "-n", "demo@%h"]
-        )
+        stack.start("worker", [PYTHON, *ENTRY_POINTS["worker"], "-l", "info", "-n", "demo@%h"])
     if "beat" in processes:
         stack.beat(var_dir / "celerybeat-schedule")
     if "flower" in processes:

@@ -73,6 +73,13 @@ def answers(url: str) -> bool:
     return port_open(parts.hostname or "127.0.0.1", parts.port or 6379)
 
 
+def accepts_sessions(host: str, port: int) -> bool:
+    """Whether the PostgreSQL server at host:port accepts sessions (not merely connections: a starting
+    server refuses them for a moment)."""
+    done = subprocess.run(["pg_isready", "-q", "-h", host, "-p", str(port)], check=False)
+    return done.returncode == 0
+
+
 def worker_answers(node: str) -> bool:
     """Whether the Celery worker named `node` answers a ping on this process's broker."""
     from marketplace.celery import app
@@ -251,7 +258,7 @@ class Group:
         args = [*as_user("postgres"), str(pg_bin("postgres")), "-D", str(data), "-p", str(port)]
         args += ["-k", str(folder), "-c", f"listen_addresses={host}", "-c", "fsync=off"]
         args += ["-c", "max_connections=200"]
-        return self.start("postgres", args, ready=lambda: port_open(host, port), timeout=30)
+        return self.start("postgres", args, ready=lambda: accepts_sessions(host, port), timeout=30)
 
     def rabbitmq(self, folder: Path, port: int, host: str = "127.0.0.1") -> Process:
         """A RabbitMQ node of its own on host:`port` (guest/guest from anywhere, no plugins), its
@@ -263,6 +270,9 @@ class Group:
         hand_over(folder, "rabbitmq")
         env = {
             **os.environ,
+            # Its own user's home holds the Erlang cookie that `rabbitmqctl` uses too.
+            "HOME": str(Path("~rabbitmq").expanduser()),
+            "ERL_CRASH_DUMP": str(folder / "erl_crash.dump"),
             **self.env,
             "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
             "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
@@ -272,9 +282,11 @@ class Group:
             "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
             "RABBITMQ_LOG_BASE": str(folder / "log"),
         }
-        return self.start(
-            "rabbitmq", ["rabbitmq-server"], env=env, ready=lambda: port_open(host, port), timeout=90
-        )
+        # The server script itself, not Debian's wrapper, which would start it in a session of its own
+        # (`su`) that stopping this group would not reach.
+        server = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+        args = [*as_user("rabbitmq"), str(server if server.exists() else shutil.which("rabbitmq-server"))]
+        return self.start("rabbitmq", args, env=env, ready=lambda: port_open(host, port), timeout=90)
 
     def worker(
         self,

@@ -27,8 +27,9 @@ from .safe_http import URLPolicy, _within, ssl_context
 
 __all__ = ["GuardedTransport", "build_http_client"]
 
-# Seconds an idle connection is kept: wallets' servers close theirs after a few seconds themselves.
-KEEPALIVE_SECONDS = 5.0
+# Seconds an idle connection is kept: under Node's default 5 s (Rafiki's servers), so we let go first rather
+# than send a request into a connection the server is closing.
+KEEPALIVE_SECONDS = 4.0
 CHUNK = 64 * 1024
 Origin = tuple[str, str, int]
 

@@ -88,7 +88,7 @@ def test_the_climbing_check_knows_where_the_root_is() -> None:
     path = Path("tests/testwallet/check.py")
 
     # then parents[2] is the checkout and parents[3] above it; three .parent hops stay inside, four leave
-    assert not escapes(path, 'ROOT = Path(__file__).resolve().parents[2]')
+    assert not escapes(path, "ROOT = Path(__file__).resolve().parents[2]")
     assert escapes(path, 'SPECS = Path(__file__).resolve().parents[3] / "x"')
     assert not escapes(path, "ROOT = Path(__file__).resolve().parent.parent.parent")
     assert escapes(path, "ROOT = Path(__file__).resolve().parent.parent.parent.parent")

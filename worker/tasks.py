@@ -22,7 +22,7 @@ from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import task_postrun, task_prerun
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 
 from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError, deadline
@@ -105,7 +105,14 @@ class PipelineTask(DjangoTask[..., None]):
         einfo: ExceptionInfo,
     ) -> None:
         """Out of its failure budget (or a bug): kept in TaskResult; ends an attempt still generating its
-        link (later steps wait for the reconciler, since money may already be moving)."""
+        link (later steps wait for the reconciler, since money may already be moving). A step that failed
+        because the database was away (a restart, a failover) is not the attempt's failure: it is left to
+        the reconciler, which re-drives the attempt once the database is back."""
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            # Nothing can be recorded now, and raising from here would lose the task in the thread pool
+            # with its message never acknowledged, taking a worker slot for good.
+            log.warning("database unavailable, %s left to the reconciler: %s", self.name, type(exc).__name__)
+            return
         self.backend.mark_as_failure(task_id, exc, einfo.traceback if einfo else None, request=self.request)
         pipeline.give_up(str(args[0]), exc)
 

@@ -1,17 +1,22 @@
 """The chaos suite: many payments on the real stack under a fault, then an audit of the wallet's ledger.
 
 Run it with `make chaos` (every scenario, full size) or `python -m tests.chaos [--short] [SCENARIO ...]`.
-Each scenario gets a fresh local wallet (a subprocess, its admin API on), real `celery worker` and
-`celery beat` processes, a Redis of the suite's own (`redis-server --save "" --appendonly no` on a free
-port, so restarting it disturbs nobody) and a PostgreSQL database it creates and drops. Approvals go
-through the JSON API (the Django request stack, in threads, with API tokens), consent through the
-wallet's auto-accepting consent page, and the finish callback through our view.
+Each scenario runs in a process of its own, Django set up there on its own database and broker, with a
+fresh local wallet (a subprocess, its admin API on), real `celery worker` and `celery beat` processes and
+servers of its own on free ports, so restarting one disturbs nobody: a Redis as broker
+(`redis-server --save "" --appendonly no`) or, for `rabbitmq_restart`, a RabbitMQ node; a database it
+creates and drops on the machine's PostgreSQL or, for `postgres_restart`, on a PostgreSQL server of its
+own. Approvals go through the JSON API (the Django request stack, in threads, with API tokens), consent
+through the wallet's auto-accepting consent page, and the finish callback through our view; a request
+answered 503 with Retry-After is made again after that wait, as a funder would.
 
 After every attempt is final the audit compares the wallet with our database, per job:
 at most one succeeded attempt, at most one outgoing payment that moved money, at most one incoming payment
 that received money, no attempt left working, money moved exactly for the jobs we call paid, and the sum
 debited from the funders equals the sum of the succeeded attempts' debit amounts. One JSON line per
-scenario: `{"scenario", "jobs", "paid", "duplicates", "lost", "final_within_s", ...}`.
+scenario: `{"scenario", "jobs", "paid", "duplicates", "lost", "final_within_s", "leaks", "http_5xx",
+"http_503_during_outage", ...}`: a 503 with Retry-After to a request made while the scenario had its
+database down is expected, and counted apart; any other 5xx is a failure.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,13 +35,27 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from marketplace.processes import Group, Process, database, free_port, kill, local_wallet
+from marketplace.processes import (
+    PYTHON,
+    ROOT,
+    Group,
+    Process,
+    database,
+    free_port,
+    kill,
+    local_wallet,
+    port_open,
+    wait_until,
+)
+
+if TYPE_CHECKING:
+    from django.http import HttpResponse
 
 FUNDERS = 10
 PROVIDERS = 10
@@ -64,6 +85,10 @@ FAST_RECOVERY = {
     "PAYMENT_POLL_MAX_INTERVAL": "2",
     "RECONCILE_EVERY_SECONDS": "2",
 }
+# How long a restarted server stays down before it is started again.
+DOWN_SECONDS = 3
+# How many times a request answered 503 with Retry-After is made again.
+RETRIES = 20
 
 
 @dataclass
@@ -80,19 +105,24 @@ class Scenario:
     # Run during the scenario, in a thread, with the live run.
     chaos: Callable[[Run], None] | None = None
     kill_rounds: int = 0
+    # The server `restart` stops and starts again; with "postgres" the database is on a PostgreSQL server
+    # of the scenario's own, with "rabbitmq" the broker is a RabbitMQ node of its own.
+    restarts: Literal["redis", "postgres", "rabbitmq"] | None = None
 
 
-def setup_django(database_url: str, redis_url: str) -> None:
+def setup_django(database_url: str, broker_url: str, queue: str | None = None) -> None:
+    """Django and the Celery app of this process set up on the database and the broker (publishing to
+    `queue` when given: on RabbitMQ the settings declare that queue, a quorum queue)."""
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "marketplace.settings",
             "DEBUG": "1",
             "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
+            "CELERY_BROKER_URL": broker_url,
             "LOG_LEVEL": "WARNING",
             # The web layer's publishes are the first messages of each payment.
             "PIPELINE_DUPLICATE_DELIVERY": os.environ.get("PIPELINE_DUPLICATE_DELIVERY", ""),
+            **({"CELERY_QUEUE": queue} if queue else {}),
         }
     )
     import django
@@ -101,33 +131,121 @@ def setup_django(database_url: str, redis_url: str) -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # Errors answered as the web process answers them in production (handler500: 503 with Retry-After
+    # while the database is away), not with Django's debug page.
+    settings.DEBUG = False
 
 
-class Redis:
-    """A redis-server of the suite's own, without persistence: a restart loses everything."""
+class Server:
+    """A server of the scenario's own on a free port, its files and its log in `folder`: `start()` returns
+    once it serves, `stop()` is what an operator restarting it does, `close()` ends it for good."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.group = Group(dict(os.environ), workdir)
+    url: str
+    process: Process
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.group = Group(dict(os.environ), folder)
         self.port = free_port()
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.group.stop()
+
+
+class Redis(Server):
+    """A redis-server without persistence: a restart loses everything."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.process = self.group.redis(self.port, folder=self.group.log_dir)
 
-    def kill(self) -> None:
+    def stop(self) -> None:
+        """SIGKILL: every queued and unacknowledged message is gone."""
         kill(self.process)
+
+
+class Postgres(Server):
+    """A PostgreSQL server, its cluster kept in `folder` across restarts; `url` names no database."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = self.group.postgres(self.folder / "postgres", self.port)
+        # It listens a moment before it accepts sessions.
+        wait_until(lambda: connects(f"{self.url}/postgres"), "PostgreSQL to accept sessions", timeout=30)
+
+    def stop(self) -> None:
+        """A fast shutdown (SIGINT to the postmaster): every session is ended, the cluster left clean."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=60)
+
+
+class RabbitMQ(Server):
+    """A RabbitMQ node, its queues and messages kept in `folder` across restarts."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def start(self) -> None:
+        self.process = self.group.rabbitmq(self.folder / "rabbitmq", self.port)
+
+    def stop(self) -> None:
+        """`rabbitmqctl stop`: the node shuts down cleanly, its queues and messages on disk."""
+        stop = ["rabbitmqctl", "-n", f"node{self.port}@localhost", "stop"]
+        subprocess.run(stop, check=True, capture_output=True, timeout=60)
+        self.process.wait(timeout=60)
+
+    def close(self) -> None:
+        # The launcher runs the node in a session of its own (`su -c`): stopping the group misses it.
+        try:
+            if port_open("127.0.0.1", self.port):
+                self.stop()
+        finally:
+            super().close()
+
+
+def connects(url: str) -> bool:
+    """Whether PostgreSQL accepts a session at `url`."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
 
 
 # --- one run --------------------------------------------------------------------------------------
 
 
 class Run:
-    """One scenario's live stack and its bookkeeping."""
+    """One scenario's live stack and its bookkeeping: its broker, its database, and `database_server` when
+    that database is on a server of the scenario's own."""
 
-    def __init__(self, scenario: Scenario, redis: Redis, database_url: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        broker: Server,
+        database_url: str,
+        workdir: Path,
+        database_server: Server | None = None,
+    ) -> None:
         self.scenario = scenario
-        self.redis = redis
+        self.broker = broker
         self.database_url = database_url
+        self.database_server = database_server
         self.workdir = workdir
         self.queue = f"chaos-{scenario.name}-{uuid.uuid4().hex[:6]}"
         self.lock = threading.Lock()
@@ -135,8 +253,24 @@ class Run:
         self.workers: list[Process] = []
         self.stopping = threading.Event()
         self.counts: Counter[str] = Counter()
+        # 503s with Retry-After to requests made while a server was down (expected, not failures).
+        self.unavailable = 0
+        # When each restart had its server away: from its stop until it served again (inf meanwhile).
+        self.outages: list[list[float]] = []
         self.wallet: Any = None
         self.env: dict[str, str] = {}
+
+    def answered(self, what: str, response: HttpResponse, since: float) -> None:
+        """Counts the answer to the request `what` made at `since` (time.monotonic())."""
+        now = time.monotonic()
+        with self.lock:
+            self.counts[f"{what}_{response.status_code}"] += 1
+            if (
+                response.status_code == 503
+                and response.has_header("Retry-After")
+                and any(start <= now and since <= end for start, end in self.outages)
+            ):
+                self.unavailable += 1
 
     # processes
 
@@ -146,8 +280,7 @@ class Run:
             "DJANGO_SETTINGS_MODULE": "marketplace.settings",
             "DEBUG": "1",
             "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis.url,
-            "CELERY_BROKER_URL": self.redis.url,
+            "CELERY_BROKER_URL": self.broker.url,
             "CELERY_QUEUE": self.queue,
             # Task events on, as while Flower runs: the audit reads task arguments as Flower shows them.
             "CELERY_TASK_EVENTS": "true",
@@ -235,19 +368,35 @@ def make_people_and_jobs(run: Run, wallet: Any) -> Fixture:
     )
 
 
+def until_served(run: Run, what: str, request: Callable[[], HttpResponse]) -> HttpResponse:
+    """`request()` (one request through the Django stack), made again after its Retry-After while it is
+    answered 503 with one, as a funder's script or browser would; every answer counted under `what`."""
+    from django.db import close_old_connections
+
+    for _ in range(RETRIES):
+        since = time.monotonic()
+        response = request()
+        # What Django does after each request under a web server, and its test client leaves out: a
+        # connection broken by a database restart is dropped, not used again by the next request.
+        close_old_connections()
+        run.answered(what, response, since)
+        if response.status_code != 503 or not response.has_header("Retry-After"):
+            break
+        time.sleep(int(response["Retry-After"]))
+    return response
+
+
 def approve(run: Run, job_id: int, quote_id: int, key: str) -> None:
     """`POST /api/jobs/<id>/quotes/<quote>/approve` through the Django request stack."""
     from django.db import connection
     from django.test import Client
 
+    # Errors come back as the answers a client gets (handler500), not as exceptions.
+    api = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {key}")
     try:
-        response = Client().post(
-            f"/api/jobs/{job_id}/quotes/{quote_id}/approve", HTTP_AUTHORIZATION=f"Token {key}"
-        )
+        until_served(run, "approve", lambda: api.post(f"/api/jobs/{job_id}/quotes/{quote_id}/approve"))
     finally:
         connection.close()
-    with run.lock:
-        run.counts[f"approve_{response.status_code}"] += 1
 
 
 def consent_and_return(run: Run, attempt_id: str, payment_url: str, replay: bool) -> bool:
@@ -267,13 +416,9 @@ def consent_and_return(run: Run, attempt_id: str, payment_url: str, replay: bool
         return False
     finish = urlsplit(answer.headers["location"])
     browser = Client(raise_request_exception=False)
-    back = browser.get(f"{finish.path}?{finish.query}")
-    with run.lock:
-        run.counts[f"callback_{back.status_code}"] += 1
+    until_served(run, "callback", lambda: browser.get(f"{finish.path}?{finish.query}"))
     if replay:
-        again = browser.get(f"{finish.path}?{finish.query}")
-        with run.lock:
-            run.counts[f"callback_replay_{again.status_code}"] += 1
+        until_served(run, "callback_replay", lambda: browser.get(f"{finish.path}?{finish.query}"))
     return True
 
 
@@ -281,7 +426,7 @@ def drive(run: Run, fixture: Fixture) -> float:
     """Approves every job (double clicks and replays included), consents as links appear, re-approves
     jobs whose attempt ended unpaid (a funder trying again), until every attempt is final; the seconds
     that took."""
-    from django.db import close_old_connections
+    from django.db import InterfaceError, OperationalError, close_old_connections
 
     from jobs.models import PaymentAttempt
 
@@ -340,11 +485,16 @@ def drive(run: Run, fixture: Fixture) -> float:
     deadline = started + scenario.timeout
     final_at = None
     while time.monotonic() < deadline:
-        rows = list(
-            PaymentAttempt.objects.filter(job_id__in=job_ids).values_list(
-                "pk", "job_id", "status", "payment_url", "created_at"
+        try:
+            rows = list(
+                PaymentAttempt.objects.filter(job_id__in=job_ids).values_list(
+                    "pk", "job_id", "status", "payment_url", "created_at"
+                )
             )
-        )
+        except (OperationalError, InterfaceError):  # the database restarting: look again
+            close_old_connections()
+            time.sleep(0.5)
+            continue
         latest: dict[int, tuple[str, str]] = {}
         for pk, job_id, status, url, _created in sorted(rows, key=lambda r: r[4]):
             latest[job_id] = (status, url)
@@ -494,13 +644,9 @@ def leaks(run: Run, fixture: Fixture, events: TaskEvents, private_key_pem: bytes
     return found + sum(text.count("hash=") + text.count("interact_ref=") for text in texts)
 
 
-def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path) -> dict[str, Any]:
-    from marketplace.celery import app
-
-    workdir = base / scenario.name
-    workdir.mkdir(parents=True, exist_ok=True)
-    run = Run(scenario, redis, database_url, workdir)
-    app.conf.task_default_queue = run.queue
+def run_scenario(run: Run) -> dict[str, Any]:
+    """The scenario on its live stack (Django already set up on its database and broker); its JSON line."""
+    scenario, workdir = run.scenario, run.workdir
     with local_wallet(workdir, auto_consent="accept", wait=0, settle_delay=0.05) as (wallet, client, op_env):
         run.wallet = wallet
         run.env = {**op_env, "PUBLIC_BASE_URL": "http://testserver"}
@@ -517,7 +663,7 @@ def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path
                 chaos.start()
             seconds = drive(run, fixture)
             if chaos:
-                chaos.join(timeout=30)
+                chaos.join(timeout=60)
             wallet.clear_faults()
         finally:
             run.stopping.set()
@@ -525,6 +671,7 @@ def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path
         result = audit(run, fixture, wallet)
         result["leaks"] = leaks(run, fixture, events, client.private_key_pem)
         result["deliveries"] = dict(sorted(events.received.items()))
+    answered_5xx = sum(n for key, n in run.counts.items() if key.rsplit("_", 1)[-1].startswith("5"))
     line: dict[str, Any] = {
         "scenario": scenario.name,
         "jobs": scenario.jobs,
@@ -533,7 +680,8 @@ def run_scenario(scenario: Scenario, redis: Redis, database_url: str, base: Path
         "lost": result.pop("lost"),
         "final_within_s": None if seconds != seconds else round(seconds, 1),
         "leaks": result.pop("leaks"),
-        "http_5xx": sum(n for key, n in run.counts.items() if key.rsplit("_", 1)[-1].startswith("5")),
+        "http_5xx": answered_5xx - run.unavailable,
+        "http_503_during_outage": run.unavailable,
         **result,
         "requests": dict(sorted(run.counts.items())),
     }
@@ -582,22 +730,30 @@ def kill_workers(run: Run) -> None:
         run.counts["kill_points_missed"] = sum(1 for point in KILL_POINTS if not crashes[point])
 
 
-def restart_redis(run: Run) -> None:
-    """SIGKILLs the broker (no persistence: every queued and unacked message is gone) once a third of the
-    payments are done or links are waiting, and starts it again a few seconds later."""
+def restart(run: Run) -> None:
+    """Stops the server the scenario restarts once a third of the payments are done or links are waiting,
+    and starts it again a few seconds later: Redis is SIGKILLed (no persistence: every queued and unacked
+    message is gone), PostgreSQL and RabbitMQ are shut down as an operator does (their data kept). From the
+    stop until it serves again is an outage."""
     from jobs.models import PaymentAttempt
 
+    server = run.database_server if run.scenario.restarts == "postgres" else run.broker
+    assert server is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not run.stopping.is_set():
         done = PaymentAttempt.objects.filter(status__in=["succeeded", "awaiting_authorization"]).count()
         if done >= max(1, run.scenario.jobs // 3):
             break
         time.sleep(0.2)
-    run.redis.kill()
+    outage = [time.monotonic(), float("inf")]
     with run.lock:
-        run.counts["redis_killed"] += 1
-    time.sleep(3)
-    run.redis.start()
+        run.outages.append(outage)
+    server.stop()
+    with run.lock:
+        run.counts[f"{run.scenario.restarts}_stopped"] += 1
+    time.sleep(DOWN_SECONDS)
+    server.start()
+    outage[1] = time.monotonic()
 
 
 def latency_spikes(run: Run) -> None:
@@ -630,6 +786,8 @@ UPSTREAM = {
         )
     },
 }
+
+SLOW_WALLET = {"routes": {"*": {"latencyMs": 300}}}
 
 
 def scenarios(short: bool) -> list[Scenario]:
@@ -664,7 +822,8 @@ def scenarios(short: bool) -> list[Scenario]:
             workers=2,
             concurrency=3,
             timeout=n(300, 150),
-            chaos=restart_redis,
+            chaos=restart,
+            restarts="redis",
         ),
         Scenario(
             "upstream_chaos",
@@ -683,7 +842,72 @@ def scenarios(short: bool) -> list[Scenario]:
             timeout=n(300, 120),
             env={"PIPELINE_DUPLICATE_DELIVERY": "3"},
         ),
+        # Approvals spread, and wallet calls slowed, so that requests are made and steps are running while
+        # the server is down.
+        Scenario(
+            "postgres_restart",
+            jobs=n(200, 20),
+            workers=2,
+            concurrency=3,
+            spread=n(40, 15),
+            timeout=n(300, 150),
+            faults=SLOW_WALLET,
+            chaos=restart,
+            restarts="postgres",
+        ),
+        Scenario(
+            "rabbitmq_restart",
+            jobs=n(200, 20),
+            workers=2,
+            concurrency=3,
+            spread=n(40, 10),
+            timeout=n(300, 180),
+            faults=SLOW_WALLET,
+            chaos=restart,
+            restarts="rabbitmq",
+        ),
     ]
+
+
+def run_alone(scenario: Scenario, base: Path) -> int:
+    """Runs `scenario` in this process on servers of its own (its logs under `base`) and prints its JSON
+    line; 1 when it doubled, lost or leaked something or answered a 5xx of its own (or did not finish)."""
+    workdir = base / scenario.name
+    servers = workdir / "servers"
+    servers.mkdir(parents=True, exist_ok=True)
+    # The processes' own logs are under `base`; this process's log lines go there too, the JSON line stays
+    # alone on stdout.
+    terminal = os.fdopen(os.dup(2), "w")
+    os.dup2(os.open(base / "runner.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if "PIPELINE_DUPLICATE_DELIVERY" in scenario.env:
+        os.environ["PIPELINE_DUPLICATE_DELIVERY"] = scenario.env["PIPELINE_DUPLICATE_DELIVERY"]
+    try:
+        with ExitStack() as stack:
+            broker: Server = RabbitMQ(servers) if scenario.restarts == "rabbitmq" else Redis(servers)
+            stack.callback(broker.close)
+            broker.start()
+            own: Server | None = None
+            server = f"postgres://postgres@{os.environ.get('CHAOS_PGHOST', '127.0.0.1')}:5432"
+            if scenario.restarts == "postgres":
+                own = Postgres(servers)
+                stack.callback(own.close)
+                own.start()
+                server = own.url
+            url = stack.enter_context(database(server, prefix="chaos"))
+            run = Run(scenario, broker, url, workdir, database_server=own)
+            setup_django(url, broker.url, queue=run.queue)
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+            line = run_scenario(run)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc(file=terminal)
+        return 1
+    print(json.dumps(line), flush=True)
+    return 1 if line["duplicates"] or line["lost"] or line["leaks"] or line["http_5xx"] else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -692,49 +916,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="small N (what `make test` runs)")
     parser.add_argument("--jobs", type=int, help="override the number of jobs of every scenario")
     parser.add_argument("--keep", action="store_true", help="keep the logs directory")
+    # Runs the one scenario named in this process, its logs under the folder given (what main starts).
+    parser.add_argument("--alone", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     chosen = [s for s in scenarios(options.short) if not options.names or s.name in options.names]
     if not chosen:
         parser.error("no such scenario")
+    for scenario in chosen:
+        scenario.jobs = options.jobs or scenario.jobs
+    if options.alone:
+        return run_alone(chosen[0], options.alone)
     base = Path(tempfile.mkdtemp(prefix="chaos-"))
-    # The processes' own logs are under `base`; this process's log lines go there too, the JSON lines
-    # stay alone on stdout.
-    terminal = os.fdopen(os.dup(2), "w")
-    os.dup2(os.open(base / "runner.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    redis = Redis(base)
+    sizes = ["--short"] if options.short else []
+    sizes += ["--jobs", str(options.jobs)] if options.jobs else []
     failed = False
     try:
-        redis.start()
-        server = f"postgres://postgres@{os.environ.get('CHAOS_PGHOST', '127.0.0.1')}:5432"
-        with database(server, prefix="chaos") as url:
-            setup_django(url, redis.url)
-            from django.core.management import call_command
-
-            call_command("migrate", verbosity=0)
-            for scenario in chosen:
-                if options.jobs:
-                    scenario.jobs = options.jobs
-                if "PIPELINE_DUPLICATE_DELIVERY" in scenario.env:
-                    os.environ["PIPELINE_DUPLICATE_DELIVERY"] = scenario.env["PIPELINE_DUPLICATE_DELIVERY"]
-                    from worker.failpoints import duplicate_deliveries
-
-                    duplicate_deliveries()
-                line = run_scenario(scenario, redis, url, base)
-                print(json.dumps(line), flush=True)
-                failed |= bool(line["duplicates"] or line["lost"] or line["leaks"] or line["http_5xx"])
+        for scenario in chosen:
+            # A process per scenario: Django and Celery there are set up on its own database and broker.
+            alone = [PYTHON, "-m", "tests.chaos", *sizes, "--alone", str(base), scenario.name]
+            child = subprocess.Popen(alone, cwd=ROOT, start_new_session=True)
+            try:
+                failed |= child.wait() != 0
+            finally:
+                # Stopped itself (SIGTERM, Ctrl-C), this process stops the scenario, which cleans up.
+                if child.poll() is None:
+                    child.terminate()
+                    child.wait()
     except BaseException:
         failed = True
-        import traceback
-
-        traceback.print_exc(file=terminal)
         raise
     finally:
-        redis.group.stop()
         if not options.keep and not failed:
             import shutil
 
             shutil.rmtree(base, ignore_errors=True)
         else:
-            print(f"logs: {base}", file=terminal, flush=True)
+            print(f"logs: {base}", file=sys.stderr, flush=True)
     return 1 if failed else 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from marketplace.processes import PYTHON, Group, NotReady, database, free_port, port_open, stop
+from marketplace.processes import PYTHON, Group, NotReady, database, free_port, pg_bin, port_open, stop
 from tests.services import require, wait_until
 
 # Starts a child of its own (in its group), prints the child's pid, then waits.
@@ -94,3 +95,72 @@ def test_a_database_of_its_own_exists_only_inside_its_block() -> None:
     with database(prefix="test") as url:
         assert exists(url)
     assert not exists(url)
+
+
+def postgres_installed() -> bool:
+    """Whether PostgreSQL's server programs (initdb, postgres) are installed."""
+    try:
+        return pg_bin("initdb").exists() and pg_bin("postgres").exists()
+    except NotReady:
+        return False
+
+
+def psql(url: str, sql: str) -> subprocess.CompletedProcess[str]:
+    """psql running `sql` at `url`, printing only the rows (unaligned)."""
+    return subprocess.run(["psql", url, "-qtAc", sql], capture_output=True, text=True, check=False)
+
+
+def test_a_postgres_of_its_own_answers_and_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
+    require(postgres_installed(), "PostgreSQL's server programs", "install postgresql")
+    require(shutil.which("psql") is not None, "psql", "install postgresql-client")
+    port = free_port()
+    url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+
+    def accepts_sessions() -> bool:
+        # Group.postgres returns once the port is open; sessions are refused a moment longer.
+        return psql(url, "select 1").returncode == 0
+
+    with Group(dict(os.environ), tmp_path) as group:
+        # given a server of its own, with a row stored
+        server = group.postgres(tmp_path / "postgres", port)
+        wait_until(accepts_sessions, 10, "PostgreSQL to accept sessions")
+        assert psql(url, "create table kept (n int); insert into kept values (42)").returncode == 0
+
+        # when it is shut down fast (SIGINT, as an operator does) and started again on the same folder
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)
+        assert not port_open("127.0.0.1", port)
+        group.postgres(tmp_path / "postgres", port)
+        wait_until(accepts_sessions, 10, "PostgreSQL to accept sessions again")
+
+        # then it answers with the row
+        assert psql(url, "select n from kept").stdout == "42\n"
+
+    # and, once stopped, nothing listens there
+    assert not port_open("127.0.0.1", port)
+
+
+@pytest.mark.slow
+def test_a_rabbitmq_of_its_own_accepts_amqp_connections(tmp_path: Path) -> None:
+    require(shutil.which("rabbitmq-server") is not None, "rabbitmq-server", "install rabbitmq-server")
+    from kombu import Connection
+
+    port = free_port()
+    with Group(dict(os.environ), tmp_path) as group:
+        try:
+            # given a node of its own
+            group.rabbitmq(tmp_path / "rabbitmq", port)
+
+            # when a client connects over AMQP and sends itself a message
+            with Connection(f"amqp://guest:guest@127.0.0.1:{port}//", connect_timeout=4) as connection:
+                queue = connection.SimpleQueue("probe")
+                queue.put({"n": 42})
+                message = queue.get(timeout=10)
+                message.ack()
+
+            # then the message came back
+            assert message.payload == {"n": 42}
+        finally:
+            # The launcher runs the node in a session of its own: stopping the group does not reach it.
+            stop_node = ["rabbitmqctl", "-n", f"node{port}@localhost", "stop"]
+            subprocess.run(stop_node, capture_output=True, check=False, timeout=60)

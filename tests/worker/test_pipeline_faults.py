@@ -244,4 +244,3 @@ def test_twenty_waits_then_a_503_still_end_paid_and_the_503_gets_the_first_backo
     assert "transient failure 1 of 8" in retries[0]
     countdown = float(retries[0].split("retrying in ")[1].split("s:")[0])
     assert 0.5 <= countdown <= 1.0
-

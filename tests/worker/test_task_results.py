@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from billiard.einfo import ExceptionInfo
 from django.core.exceptions import ImproperlyConfigured
+from django.db import InterfaceError, OperationalError
 from django_celery_results.models import TaskResult
 
 from jobs.models import AttemptStatus, PaymentAttempt
@@ -67,3 +68,23 @@ def test_steps_store_no_result_of_their_own() -> None:
     steps = [tasks.generate_link, tasks.continue_grant, tasks.poll, tasks.cancel_grant]
     assert [step.ignore_result for step in steps] == [True, True, True, True]
     assert tasks.echo.ignore_result is False
+
+
+@pytest.mark.parametrize("kind", [OperationalError, InterfaceError])
+def test_a_step_stopped_by_the_database_going_away_leaves_its_attempt_to_the_reconciler(
+    kind: type[Exception],
+) -> None:
+    # given an attempt generating its link, whose step failed because the database restarted under it
+    attempt = f.attempt(f.quote(f.job(f.funder()), f.provider()))
+    before = PaymentAttempt.objects.values().get()
+    try:
+        raise kind("terminating connection due to administrator command")
+    except kind as exc:
+        error, einfo = exc, ExceptionInfo()
+
+    # when Celery calls the task's failure handler (which must not write: the database may still be away)
+    tasks.generate_link.on_failure(error, "task-1", (str(attempt.pk),), {}, einfo)
+
+    # then nothing is recorded: the attempt is still generating, for the reconciler to drive again
+    assert PaymentAttempt.objects.values().get() == before
+    assert TaskResult.objects.count() == 0
