@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 NODE_PEERS := tests/node/node_modules/.package-lock.json
 BENCH ?=
 
-.PHONY: demo demo-check test lint bench chaos flow install clean
+.PHONY: demo demo-check test lint bench chaos scale flow install clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,9 +42,13 @@ test: $(INSTALLED) $(NODE_PEERS) lint
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py $(BENCH)
 
-# The chaos suite, full size (about 15 minutes): one JSON line per scenario; `make test` runs it small.
+# The chaos suite, full size (about 20 minutes): one JSON line per scenario; `make test` runs it small.
 chaos: $(INSTALLED)
 	$(BIN)/python -m tests.chaos
+
+# Worker groups on separate network namespaces, one SIGKILLed midway, audited (root; about 2 minutes): one JSON line.
+scale: $(INSTALLED)
+	$(BIN)/python -m tests.scale
 
 clean:
 	rm -rf $(VENV) var tests/node/node_modules

@@ -248,13 +248,17 @@ class Group:
         return self.start("redis", args, ready=lambda: port_open(host, port), timeout=10)
 
     def postgres(self, folder: Path, port: int, host: str = "127.0.0.1") -> Process:
-        """A PostgreSQL server of its own on host:`port` (user `postgres`, trust auth), its cluster in
-        `folder` (made on the first start, kept across restarts), once it accepts connections."""
+        """A PostgreSQL server of its own on host:`port` (user `postgres`, trusting every client that
+        reaches it), its cluster in `folder` (made on the first start, kept across restarts), once it
+        accepts sessions."""
         data = folder / "data"
         if not (data / "PG_VERSION").exists():
             hand_over(folder, "postgres")
             initdb = [str(pg_bin("initdb")), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
             subprocess.run([*as_user("postgres"), *initdb], check=True, capture_output=True)
+            # initdb trusts only loopback; this server is on `host` for whoever reaches it there.
+            with (data / "pg_hba.conf").open("a") as rules:
+                rules.write("host all all all trust\n")
         args = [*as_user("postgres"), str(pg_bin("postgres")), "-D", str(data), "-p", str(port)]
         args += ["-k", str(folder), "-c", f"listen_addresses={host}", "-c", "fsync=off"]
         args += ["-c", "max_connections=200"]

@@ -1,0 +1,1 @@
+"""The scale scenario: worker groups on separate network namespaces, one killed midway, audited."""
