@@ -42,6 +42,16 @@ def require_redis() -> str:
     return REDIS_URL
 
 
+def require_postgres_server() -> None:
+    """Checks that PostgreSQL's server programs (initdb, postgres) are installed, for a test that starts
+    a server of its own."""
+    try:
+        installed = processes.pg_bin("initdb").exists() and processes.pg_bin("postgres").exists()
+    except processes.NotReady:
+        installed = False
+    require(installed, "PostgreSQL's server programs (initdb, postgres)", "install postgresql")
+
+
 def require_node() -> Path:
     """The node_modules folder holding the official Interledger packages."""
     modules = ROOT / "tests" / "node" / "node_modules"

@@ -11,7 +11,6 @@ import subprocess
 import pytest
 
 from tests import services
-from tests.marketplace.test_processes import postgres_installed
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -23,7 +22,7 @@ def test_every_chaos_scenario_ends_with_nothing_lost_or_doubled() -> None:
         "PostgreSQL at 127.0.0.1:5432 (with createdb)",
         "start PostgreSQL with trust auth for user postgres",
     )
-    services.require(postgres_installed(), "PostgreSQL's server programs", "install postgresql")
+    services.require_postgres_server()
     services.require(shutil.which("rabbitmq-server") is not None, "RabbitMQ", "install rabbitmq-server")
     # when every scenario runs with small N on servers and a database of its own
     done = subprocess.run(

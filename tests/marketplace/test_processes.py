@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from marketplace.processes import PYTHON, Group, NotReady, database, free_port, pg_bin, port_open, stop
-from tests.services import require, wait_until
+from marketplace.processes import PYTHON, Group, NotReady, database, free_port, port_open, stop
+from tests.services import require, require_postgres_server, wait_until
 
 # Starts a child of its own (in its group), prints the child's pid, then waits.
 PARENT_OF_A_SLEEPER = (
@@ -97,21 +97,13 @@ def test_a_database_of_its_own_exists_only_inside_its_block() -> None:
     assert not exists(url)
 
 
-def postgres_installed() -> bool:
-    """Whether PostgreSQL's server programs (initdb, postgres) are installed."""
-    try:
-        return pg_bin("initdb").exists() and pg_bin("postgres").exists()
-    except NotReady:
-        return False
-
-
 def psql(url: str, sql: str) -> subprocess.CompletedProcess[str]:
     """psql running `sql` at `url`, printing only the rows (unaligned)."""
     return subprocess.run(["psql", url, "-qtAc", sql], capture_output=True, text=True, check=False)
 
 
 def test_a_postgres_of_its_own_answers_and_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
-    require(postgres_installed(), "PostgreSQL's server programs", "install postgresql")
+    require_postgres_server()
     require(shutil.which("psql") is not None, "psql", "install postgresql-client")
     port = free_port()
     url = f"postgres://postgres@127.0.0.1:{port}/postgres"

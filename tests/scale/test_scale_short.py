@@ -11,19 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from marketplace import processes
 from tests import services
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-def has_postgres_server() -> bool:
-    """Whether the scenario can start a PostgreSQL server of its own."""
-    try:
-        processes.pg_bin("initdb")
-    except processes.NotReady:
-        return False
-    return True
 
 
 def test_three_machines_pay_every_job_once_though_one_is_killed() -> None:
@@ -31,7 +21,7 @@ def test_three_machines_pay_every_job_once_though_one_is_killed() -> None:
     for tool, package in (("ip", "iproute2"), ("redis-server", "redis-server"), ("createdb", "postgresql")):
         services.require(shutil.which(tool) is not None, tool, f"install {package}")
     services.require(Path("/dev/net/tun").exists(), "/dev/net/tun", "load the tun module")
-    services.require(has_postgres_server(), "PostgreSQL's initdb and postgres", "install postgresql")
+    services.require_postgres_server()
 
     # when the short scenario runs
     done = subprocess.run(
