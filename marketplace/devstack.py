@@ -100,6 +100,9 @@ def demo_env(base: dict[str, str]) -> dict[str, str]:
     """The environment every process of the demo runs with."""
     env = dict(base)
     env.setdefault("DEBUG", "1")
+    # The demo is watched in Flower: every task carries its name from the moment it is sent, not only
+    # once Flower has turned the workers' events on.
+    env.setdefault("CELERY_TASK_EVENTS", "true")
     env.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
     env.setdefault("DEMO_HOST", "127.0.0.1")
     env.setdefault("WEB_PORT", "8000")
