@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 log = logging.getLogger("marketplace.errors")
 
+# What the database driver raises while the database cannot be reached (a restart, a failover).
+DATABASE_AWAY = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE = (
     "The marketplace is briefly unavailable. Nothing you did was lost; please try again in a few seconds."
@@ -21,7 +23,7 @@ FAILED = "Something went wrong on our side. Please try again; if it keeps happen
 def server_error(request: HttpRequest) -> HttpResponse:
     """Django's handler500: the error as JSON for the API, as a short page otherwise."""
     error = sys.exc_info()[1]
-    unavailable = isinstance(error, (OperationalError, InterfaceError))
+    unavailable = isinstance(error, DATABASE_AWAY)
     status, message = (503, UNAVAILABLE) if unavailable else (500, FAILED)
     if unavailable:
         log.warning("database unavailable: %s", type(error).__name__)

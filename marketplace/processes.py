@@ -125,8 +125,8 @@ def as_user(name: str) -> list[str]:
 
 
 def pg_bin(program: str) -> Path:
-    """The path of a PostgreSQL server program (`initdb`, `postgres`), from `pg_config` or Debian's
-    layout."""
+    """The path of a PostgreSQL server program (`initdb`, `postgres`): on the PATH, else the newest
+    version in Debian's layout."""
     found = shutil.which(program)
     if found:
         return Path(found)
@@ -141,9 +141,9 @@ def hand_over(folder: Path, user: str) -> None:
     pass through its parents (a temporary directory is private to its owner)."""
     folder.mkdir(parents=True, exist_ok=True)
     for parent in folder.resolve().parents:
-        mode = parent.stat().st_mode
-        if parent.stat().st_uid == os.getuid() and not mode & 0o001:
-            parent.chmod(mode | 0o001)
+        status = parent.stat()
+        if status.st_uid == os.getuid() and not status.st_mode & 0o001:
+            parent.chmod(status.st_mode | 0o001)
     for path in [folder, *folder.rglob("*")]:
         shutil.chown(path, user)
 

@@ -192,26 +192,27 @@ class GuardedTransport(httpx.BaseTransport):
         address = self._policy.safe_addresses(host, port)[0]
         try:
             sock = socket.create_connection((address, port), timeout=_within(timeout, httpx.ConnectTimeout))
-        except TimeoutError as exc:
-            raise httpx.ConnectTimeout(str(exc) or "timed out") from exc
         except OSError as exc:
-            raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if scheme == "https":
-            try:
+            raise _connect_error(exc) from exc
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == "https":
                 sock.settimeout(_within(timeout, httpx.ConnectTimeout))
                 # Certificate and host name checks use the URL's host, not the address connected to.
                 sock = self._ssl_context.wrap_socket(sock, server_hostname=host)
-            except TimeoutError as exc:
-                sock.close()
-                raise httpx.ConnectTimeout(str(exc) or "timed out") from exc
-            except OSError as exc:
-                sock.close()
-                raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
-            except httpx.TimeoutException:
-                sock.close()
-                raise
+        except BaseException as exc:
+            sock.close()
+            if isinstance(exc, OSError):
+                raise _connect_error(exc) from exc
+            raise
         return _Connection(sock)
+
+
+def _connect_error(exc: OSError) -> httpx.TransportError:
+    """The httpx error for a connection or TLS handshake that failed with `exc` (kept as its cause)."""
+    if isinstance(exc, TimeoutError):
+        return httpx.ConnectTimeout(str(exc) or "timed out")
+    return httpx.ConnectError(f"{type(exc).__name__}: {exc}")
 
 
 def _head(request: httpx.Request) -> bytes:

@@ -22,8 +22,9 @@ from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import task_postrun, task_prerun
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import close_old_connections, transaction
 
+from marketplace.errors import DATABASE_AWAY
 from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError, deadline
 from worker import pipeline, reconciler
@@ -108,7 +109,7 @@ class PipelineTask(DjangoTask[..., None]):
         link (later steps wait for the reconciler, since money may already be moving). A step that failed
         because the database was away (a restart, a failover) is not the attempt's failure: it is left to
         the reconciler, which re-drives the attempt once the database is back."""
-        if isinstance(exc, (OperationalError, InterfaceError)):
+        if isinstance(exc, DATABASE_AWAY):
             # Nothing can be recorded now, and raising from here would lose the task in the thread pool
             # with its message never acknowledged, taking a worker slot for good.
             log.warning("database unavailable, %s left to the reconciler: %s", self.name, type(exc).__name__)

@@ -50,8 +50,6 @@ from marketplace.processes import (
     free_port,
     kill,
     local_wallet,
-    port_open,
-    wait_until,
 )
 
 if TYPE_CHECKING:
@@ -182,8 +180,6 @@ class Postgres(Server):
 
     def start(self) -> None:
         self.process = self.group.postgres(self.folder / "postgres", self.port)
-        # It listens a moment before it accepts sessions.
-        wait_until(lambda: connects(f"{self.url}/postgres"), "PostgreSQL to accept sessions", timeout=30)
 
     def stop(self) -> None:
         """A fast shutdown (SIGINT to the postmaster): every session is ended, the cluster left clean."""
@@ -206,25 +202,6 @@ class RabbitMQ(Server):
         stop = ["rabbitmqctl", "-n", f"node{self.port}@localhost", "stop"]
         subprocess.run(stop, check=True, capture_output=True, timeout=60)
         self.process.wait(timeout=60)
-
-    def close(self) -> None:
-        # The launcher runs the node in a session of its own (`su -c`): stopping the group misses it.
-        try:
-            if port_open("127.0.0.1", self.port):
-                self.stop()
-        finally:
-            super().close()
-
-
-def connects(url: str) -> bool:
-    """Whether PostgreSQL accepts a session at `url`."""
-    import psycopg
-
-    try:
-        psycopg.connect(url, connect_timeout=2).close()
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 # --- one run --------------------------------------------------------------------------------------
@@ -426,9 +403,10 @@ def drive(run: Run, fixture: Fixture) -> float:
     """Approves every job (double clicks and replays included), consents as links appear, re-approves
     jobs whose attempt ended unpaid (a funder trying again), until every attempt is final; the seconds
     that took."""
-    from django.db import InterfaceError, OperationalError, close_old_connections
+    from django.db import close_old_connections
 
     from jobs.models import PaymentAttempt
+    from marketplace.errors import DATABASE_AWAY
 
     scenario = run.scenario
     by_job = {job_id: (quote_id, key) for job_id, quote_id, key in fixture.jobs}
@@ -491,7 +469,7 @@ def drive(run: Run, fixture: Fixture) -> float:
                     "pk", "job_id", "status", "payment_url", "created_at"
                 )
             )
-        except (OperationalError, InterfaceError):  # the database restarting: look again
+        except DATABASE_AWAY:  # the database restarting: look again
             close_old_connections()
             time.sleep(0.5)
             continue
