@@ -105,7 +105,7 @@ def authorize(attempt_id: str, redirect: dict[str, str]) -> float:
             received_hash=redirect.get("hash", ""),
             interact_ref=redirect.get("interact_ref", ""),
             result="",
-            by_funder=True,
+            by_payer=True,
         )
     committed = time.time()
     tasks.continue_grant.delay(attempt_id)

@@ -9,7 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class Profile(models.Model):
@@ -45,9 +45,30 @@ class Job(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # What the provider received for the job (in the paid quote's asset), set when it is paid.
+    paid_amount = models.BigIntegerField(null=True, blank=True)
+    # Refunds asked for or agreed and not declined or cancelled, and those of them paid back: the database
+    # keeps the first within `paid_amount`, so refunds never add up to more than was paid.
+    refunds_committed = models.BigIntegerField(default=0)
+    refunded_amount = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunds_committed=0)
+                | Q(
+                    paid_amount__isnull=False,
+                    refunds_committed__gt=0,
+                    refunds_committed__lte=F("paid_amount"),
+                ),
+                name="job_refunds_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("refunds_committed")),
+                name="job_refunded_within_committed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
@@ -102,16 +123,28 @@ LIVE_STATUSES = (
 )
 
 
+class AttemptKind(models.TextChoices):
+    PAYMENT = "payment", "Payment"  # the funder pays the provider for the job
+    REFUND = "refund", "Refund"  # the provider pays (part of) it back
+
+
 class PaymentAttempt(models.Model):
-    """One try at paying a job: what the pipeline learned, stored as soon as it learned it.
+    """One try at moving money for a job: who pays whom (`kind`, the two wallets), for what (the job and
+    the quote paid) and how much (`amount`); what the pipeline learned, stored as soon as it learned it.
 
     Status changes only through `jobs.states.transition` (pipeline steps through their lease,
-    `jobs.leases`); the database allows one live and one succeeded attempt per job.
+    `jobs.leases`); the database allows one live and one succeeded payment per job, and one live and one
+    succeeded attempt per refund.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempts")
+    # The provider's quote the job is paid for; a refund attempt names the quote its payment paid.
     quote = models.ForeignKey(Quote, on_delete=models.PROTECT, related_name="attempts")
+    kind = models.CharField(max_length=16, choices=AttemptKind.choices, default=AttemptKind.PAYMENT)
+    refund = models.ForeignKey(
+        "Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="attempts"
+    )
     status = models.CharField(max_length=32, choices=AttemptStatus.choices, default=AttemptStatus.GENERATING)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -190,10 +223,29 @@ class PaymentAttempt(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["job"], condition=Q(status__in=LIVE_STATUSES), name="one_live_attempt_per_job"
+                fields=["job"],
+                condition=Q(status__in=LIVE_STATUSES, kind=AttemptKind.PAYMENT),
+                name="one_live_attempt_per_job",
             ),
             models.UniqueConstraint(
-                fields=["job"], condition=Q(status=AttemptStatus.SUCCEEDED), name="one_success_per_job"
+                fields=["job"],
+                condition=Q(status=AttemptStatus.SUCCEEDED, kind=AttemptKind.PAYMENT),
+                name="one_success_per_job",
+            ),
+            models.UniqueConstraint(
+                fields=["refund"],
+                condition=Q(status__in=LIVE_STATUSES, kind=AttemptKind.REFUND),
+                name="one_live_attempt_per_refund",
+            ),
+            models.UniqueConstraint(
+                fields=["refund"],
+                condition=Q(status=AttemptStatus.SUCCEEDED, kind=AttemptKind.REFUND),
+                name="one_success_per_refund",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=AttemptKind.PAYMENT, refund__isnull=True)
+                | Q(kind=AttemptKind.REFUND, refund__isnull=False),
+                name="attempt_kind_refund",
             ),
         ]
         indexes = [
@@ -216,6 +268,62 @@ class PaymentAttempt(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def is_refund(self) -> bool:
+        return self.kind == AttemptKind.REFUND
+
+    @property
+    def payer_id(self) -> int:
+        """The user who consents in their wallet: the job's funder, or for a refund the paid provider."""
+        return self.quote.provider_id if self.is_refund else self.job.funder_id
+
+    @property
+    def amount_value(self) -> int:
+        """How much, in the quote's asset: the price the provider receives for a payment, what leaves the
+        provider's wallet for a refund."""
+        return self.refund.amount_value if self.refund is not None else self.quote.amount_value
+
+
+class Refund(models.Model):
+    """Money going back from the provider to the funder for a paid job: asked for by the funder (or
+    offered by the provider), agreed or declined by the provider, then paid by its attempts.
+
+    Status changes only through `jobs.states.refund_transition`. The amount is in the asset the provider
+    was paid in, and is what leaves the provider's wallet.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Refund requested"
+        AGREED = "agreed", "Refund agreed"
+        DECLINED = "declined", "Refund declined"
+        CANCELLED = "cancelled", "Refund request cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="refunds")
+    payment = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
+    amount_value = models.BigIntegerField()
+    asset_code = models.CharField(max_length=16)
+    asset_scale = models.PositiveSmallIntegerField()
+    reason = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    decline_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount_value__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"refund #{self.pk} of job #{self.job_id} ({self.status})"
+
+    @property
+    def by_provider(self) -> bool:
+        """The provider offered it on their own initiative (nobody asked)."""
+        return self.requested_by_id != self.job.funder_id
 
 
 class GrantToken(models.Model):

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django_stubs_ext import WithAnnotations
 
-from jobs.models import LIVE_STATUSES, AttemptStatus, Job, PaymentAttempt, Quote
+from jobs.models import LIVE_STATUSES, AttemptKind, AttemptStatus, Job, PaymentAttempt, Quote, Refund
 
 
 class LatestAttemptStatus(TypedDict):
@@ -19,8 +19,13 @@ class LatestAttemptStatus(TypedDict):
 
 
 def job_list() -> QuerySet[WithAnnotations[Job, LatestAttemptStatus]]:
-    """Every job, newest first, each with the status of its newest attempt as `latest_attempt_status`."""
-    newest = PaymentAttempt.objects.filter(job=OuterRef("pk")).order_by("-created_at").values("status")[:1]
+    """Every job, newest first, each with the status of its newest payment attempt as
+    `latest_attempt_status`."""
+    newest = (
+        PaymentAttempt.objects.filter(job=OuterRef("pk"), kind=AttemptKind.PAYMENT)
+        .order_by("-created_at")
+        .values("status")[:1]
+    )
     return Job.objects.select_related("funder").annotate(latest_attempt_status=Subquery(newest))
 
 
@@ -71,27 +76,44 @@ def job_quotes_for(job: Job, user: AbstractBaseUser) -> QuerySet[Quote]:
 
 
 def job_attempts_for(job: Job, viewer: PaymentViewer) -> QuerySet[PaymentAttempt]:
-    """The job's payment attempts `viewer` may see, newest first: all of them for the funder and staff,
-    those paying their own quotes for a provider."""
-    attempts = job.attempts.select_related("quote").order_by("-created_at")
+    """The job's attempts `viewer` may see, payments and refunds in one timeline, newest first: all of
+    them for the funder and staff, those paying (or paying back) their own quotes for a provider."""
+    attempts = job.attempts.select_related("quote", "refund").order_by("-created_at")
     return attempts if viewer.sees_details else attempts.filter(quote_id__in=viewer.quote_ids)
 
 
 def attempt_get(attempt_id: uuid.UUID) -> PaymentAttempt | None:
-    """The attempt with its job and quote, or None."""
-    return PaymentAttempt.objects.select_related("job", "quote").filter(pk=attempt_id).first()
+    """The attempt with its job, quote and refund (for a refund's), or None."""
+    return PaymentAttempt.objects.select_related("job", "quote", "refund").filter(pk=attempt_id).first()
 
 
 def job_live_attempt(job: Job) -> PaymentAttempt | None:
-    """The job's attempt that is still in progress, if any."""
-    return job.attempts.filter(status__in=LIVE_STATUSES).first()
+    """The job's payment attempt that is still in progress, if any."""
+    return job.attempts.filter(status__in=LIVE_STATUSES, kind=AttemptKind.PAYMENT).first()
 
 
 def job_latest_attempt(job: Job) -> PaymentAttempt | None:
-    """The job's newest attempt, whatever its status."""
-    return job.attempts.order_by("-created_at").first()
+    """The job's newest payment attempt, whatever its status."""
+    return job.attempts.filter(kind=AttemptKind.PAYMENT).order_by("-created_at").first()
 
 
 def job_paid_attempt(job: Job) -> PaymentAttempt | None:
     """The attempt that paid the job, if one did."""
-    return job.attempts.filter(status=AttemptStatus.SUCCEEDED).first()
+    return job.attempts.filter(status=AttemptStatus.SUCCEEDED, kind=AttemptKind.PAYMENT).first()
+
+
+def job_refunds(job: Job) -> QuerySet[Refund]:
+    """The job's refunds, newest first, each with its attempts (newest first) prefetched."""
+    attempts = Prefetch("attempts", queryset=PaymentAttempt.objects.order_by("-created_at"))
+    return job.refunds.select_related("payment__quote", "requested_by").prefetch_related(attempts)
+
+
+def refunds_waiting_for(provider: User) -> QuerySet[Refund]:
+    """Refunds waiting for `provider`: asked for and not yet answered, or agreed with the provider's
+    consent in their wallet still to come (or a new link to get); oldest first."""
+    open_statuses = [Refund.Status.REQUESTED, Refund.Status.AGREED]
+    return (
+        Refund.objects.filter(payment__quote__provider=provider, status__in=open_statuses)
+        .select_related("job", "payment__quote")
+        .order_by("created_at", "id")
+    )

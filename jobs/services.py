@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from jobs import selectors, states
@@ -19,12 +19,15 @@ from jobs.models import (
     FINAL_STATUSES,
     LIVE_STATUSES,
     ApiToken,
+    AttemptKind,
     AttemptStatus,
     Job,
     PaymentAttempt,
     Profile,
     Quote,
+    Refund,
 )
+from jobs.money import format_amount
 from payments.interaction import verify_finish_hash
 
 
@@ -144,7 +147,8 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: User) -> Approval:
                 )
         except IntegrityError:
             # Another request won the race between our read and our insert.
-            return Approval(PaymentAttempt.objects.get(job=job, status__in=LIVE_STATUSES), created=False)
+            live = PaymentAttempt.objects.get(job=job, status__in=LIVE_STATUSES, kind=AttemptKind.PAYMENT)
+            return Approval(live, created=False)
     return Approval(attempt, created=True)
 
 
@@ -163,7 +167,7 @@ def attempt_cancel(*, attempt_id: uuid.UUID | str) -> bool:
     """Cancels a payment link the funder has not used yet, or an authorized payment still waiting for
     its wallet (before the outgoing payment is asked for); True when this call cancelled it.
 
-    The caller checks that the user is the job's funder, then revokes the grant after commit (which also
+    The caller checks that the user is the attempt's payer, then revokes the grant after commit (which also
     kills a token the continuation may have brought: nothing can be paid under it).
     """
     cancelled = "You cancelled this payment link."
@@ -206,21 +210,22 @@ FINISH_RESULTS: dict[str, tuple[str, str]] = {
 
 
 def attempt_finish(
-    *, attempt: PaymentAttempt, received_hash: str, interact_ref: str, result: str, by_funder: bool
+    *, attempt: PaymentAttempt, received_hash: str, interact_ref: str, result: str, by_payer: bool
 ) -> str:
     """Applies the wallet's finish redirect to an attempt awaiting authorization; returns its status.
 
-    A `result` (the funder declined, or the interaction ended) carries no proof that the funder's wallet
-    sent it: in the funder's own session (`by_funder`) it ends the attempt; from anyone else it is only
-    noted, changes nothing now, and names the outcome if the link expires unused (a funder who declined
-    on a phone without a session still has their decline recorded). Otherwise the hash must match this
-    attempt's nonces, and the attempt becomes authorized (once: a replay finds it no longer awaiting).
+    A `result` (the payer declined, or the interaction ended) carries no proof that the payer's wallet
+    sent it: in the payer's own session (`by_payer`: the funder, or the provider for a refund) it ends the
+    attempt; from anyone else it is only noted, changes nothing now, and names the outcome if the link
+    expires unused (a payer who declined on a phone without a session still has their decline recorded).
+    Otherwise the hash must match this attempt's nonces, and the attempt becomes authorized (once: a
+    replay finds it no longer awaiting).
     Raises FinishRefused, changing nothing, on anything else.
     """
     awaiting = AttemptStatus.AWAITING_AUTHORIZATION
     if attempt.status != awaiting:
         raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
-    if result and not by_funder:
+    if result and not by_payer:
         if result in FINISH_RESULTS:
             PaymentAttempt.objects.filter(pk=attempt.pk, status=awaiting).update(reported_result=result)
         return awaiting
@@ -266,6 +271,179 @@ def attempt_grant_revoked(attempt_id: uuid.UUID | str) -> bool:
         pk=attempt_id, status__in=FINAL_STATUSES, grant_revoked_at__isnull=True
     )
     return owed.update(grant_revoked_at=timezone.now()) == 1
+
+
+# --- Refunds ------------------------------------------------------------------------------------
+
+NOT_PAID = "Only a paid job can be refunded."
+ONLY_FUNDER_ASKS = "Only the job's funder can ask for a refund; to send money back, offer a refund."
+NOTHING_LEFT = "Everything paid for this job is already refunded or asked back."
+REFUND_NOT_OPEN = "This refund is no longer waiting for an answer."
+REFUND_NOT_DECLINABLE = "This refund is being paid or was already settled, so it cannot be declined."
+REFUND_IN_PROGRESS = "This refund is already being paid; here is where it stands."
+REFUND_DONE = "This refund was already paid."
+REFUND_RACE = "Another refund of this job was recorded at the same time; check what is left and try again."
+NOT_PAID_PROVIDER = "Only the provider who was paid can offer a refund."
+REASON_LIMIT = 1000
+
+
+def refund_remaining(job: Job) -> int:
+    """What may still be refunded on the job (minor units of the paid quote's asset)."""
+    return (job.paid_amount or 0) - job.refunds_committed
+
+
+def _refund_commit(
+    job: Job, paid: PaymentAttempt, *, amount: int | None, reason: str, by: User, status: str
+) -> Refund:
+    """Counts the refund against what the job may still have refunded and records it, in the caller's
+    transaction; the database refuses a sum above what was paid whatever ran alongside."""
+    remaining = refund_remaining(job)
+    quote = paid.quote
+    if remaining <= 0:
+        raise ActionRefused(NOTHING_LEFT)
+    amount = remaining if amount is None else amount
+    if amount <= 0:
+        raise ActionRefused("Enter an amount greater than zero.")
+    if amount > remaining:
+        left = format_amount(remaining, quote.asset_code, quote.asset_scale)
+        raise ActionRefused(f"At most {left} can still be refunded on this job.")
+    try:
+        with transaction.atomic():
+            Job.objects.filter(pk=job.pk).update(refunds_committed=F("refunds_committed") + amount)
+            return Refund.objects.create(
+                job=job,
+                payment=paid,
+                amount_value=amount,
+                asset_code=quote.asset_code,
+                asset_scale=quote.asset_scale,
+                reason=reason.strip()[:REASON_LIMIT],
+                requested_by=by,
+                status=status,
+                decided_at=timezone.now() if status == Refund.Status.AGREED else None,
+            )
+    except IntegrityError:
+        # Only a refund committed alongside ours (the job row is locked, so never in practice).
+        raise ActionRefused(REFUND_RACE) from None
+
+
+def _paid_job(job_id: int, user: User) -> tuple[Job, PaymentAttempt | None]:
+    """The job (locked for the refund write) if `user` is its funder or its paid provider, else
+    Job.DoesNotExist (to anyone else it does not exist); with the payment that paid it."""
+    job = Job.objects.select_for_update().get(pk=job_id)
+    paid = (
+        PaymentAttempt.objects.select_related("quote")
+        .filter(job=job, kind=AttemptKind.PAYMENT, status=AttemptStatus.SUCCEEDED)
+        .first()
+    )
+    if job.funder_id != user.pk and (paid is None or paid.quote.provider_id != user.pk):
+        raise Job.DoesNotExist
+    return job, paid
+
+
+def refund_request(*, job_id: int, funder: User, amount: int | None, reason: str) -> Refund:
+    """The funder asks for `amount` (or everything still refundable) back, for the provider to agree to."""
+    with transaction.atomic():
+        job, paid = _paid_job(job_id, funder)
+        if job.funder_id != funder.pk:
+            raise ActionRefused(ONLY_FUNDER_ASKS)
+        if paid is None:
+            raise ActionRefused(NOT_PAID)
+        return _refund_commit(
+            job, paid, amount=amount, reason=reason, by=funder, status=Refund.Status.REQUESTED
+        )
+
+
+def refund_offer(*, job_id: int, provider: User, amount: int | None, reason: str) -> Approval:
+    """The paid provider sends `amount` (or everything still refundable) back on their own initiative:
+    the refund is agreed at once and its first attempt starts."""
+    with transaction.atomic():
+        job, paid = _paid_job(job_id, provider)
+        if paid is None:
+            raise ActionRefused(NOT_PAID)
+        if paid.quote.provider_id != provider.pk:
+            raise ActionRefused(NOT_PAID_PROVIDER)
+        refund = _refund_commit(
+            job, paid, amount=amount, reason=reason, by=provider, status=Refund.Status.AGREED
+        )
+        return Approval(_refund_attempt(refund, paid), created=True)
+
+
+def _provider_refund(refund_id: int, provider: User) -> Refund:
+    """The refund, locked, if `provider` is the one it pays back from; else Refund.DoesNotExist."""
+    return (
+        Refund.objects.select_for_update()
+        .select_related("job", "payment__quote")
+        .get(pk=refund_id, payment__quote__provider=provider)
+    )
+
+
+def refund_agree(*, refund_id: int, provider: User) -> Approval:
+    """The provider agrees to a requested refund, or asks for a new link for an agreed one whose last
+    attempt ended unpaid: the refund's attempt (created in `generating`, or the live one)."""
+    with transaction.atomic():
+        refund = _provider_refund(refund_id, provider)
+        live = refund.attempts.filter(status__in=LIVE_STATUSES).first()
+        if live is not None:
+            return Approval(live, created=False)
+        if refund.status == Refund.Status.REFUNDED:
+            raise ActionRefused(REFUND_DONE)
+        if refund.status == Refund.Status.REQUESTED:
+            states.refund_transition(refund.pk, to=Refund.Status.AGREED, decided_at=timezone.now())
+        elif refund.status != Refund.Status.AGREED:
+            raise ActionRefused(REFUND_NOT_OPEN)
+        return Approval(_refund_attempt(refund, refund.payment), created=True)
+
+
+def _refund_attempt(refund: Refund, paid: PaymentAttempt) -> PaymentAttempt:
+    """A new attempt paying `refund` from the provider's wallet to the funder's."""
+    quote = paid.quote
+    sender, receiver = profile_get_or_create(quote.provider), profile_get_or_create(refund.job.funder)
+    if not sender.has_wallet:
+        raise ActionRefused("Add your wallet address to your profile before refunding.")
+    if not receiver.has_wallet:
+        raise ActionRefused("The funder has no wallet address any more, so they cannot be refunded.")
+    if (sender.asset_code, sender.asset_scale) != (quote.asset_code, quote.asset_scale):
+        raise ActionRefused(
+            f"You were paid in {quote.asset_code}, but your wallet now holds {sender.asset_code}; "
+            "refund from a wallet in the asset you were paid in."
+        )
+    try:
+        with transaction.atomic():
+            return PaymentAttempt.objects.create(
+                job_id=refund.job_id,
+                quote=quote,
+                kind=AttemptKind.REFUND,
+                refund=refund,
+                sender_wallet=sender.wallet_id,
+                receiver_wallet=receiver.wallet_id,
+            )
+    except IntegrityError:
+        return PaymentAttempt.objects.get(refund=refund, status__in=LIVE_STATUSES)
+
+
+def refund_decline(*, refund_id: int, provider: User, reason: str) -> None:
+    """The provider declines a requested refund (or an agreed one with no attempt under way), with a
+    reason the funder reads; its amount may be asked for again."""
+    with transaction.atomic():
+        refund = _provider_refund(refund_id, provider)
+        busy = refund.attempts.filter(status__in=[*LIVE_STATUSES, AttemptStatus.SUCCEEDED]).exists()
+        if busy or not states.refund_transition(
+            refund.pk,
+            to=Refund.Status.DECLINED,
+            decline_reason=reason.strip()[:REASON_LIMIT],
+            decided_at=timezone.now(),
+        ):
+            raise ActionRefused(REFUND_NOT_DECLINABLE)
+
+
+def refund_cancel(*, refund_id: int, funder: User) -> None:
+    """The funder withdraws a refund request the provider has not answered yet."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_id, job__funder=funder)
+        if not states.refund_transition(
+            refund.pk, to=Refund.Status.CANCELLED, source=Refund.Status.REQUESTED
+        ):
+            raise ActionRefused(REFUND_NOT_OPEN)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The payment attempt's state machine: every status change goes through `transition`.
+"""The state machines of payment attempts and refunds: every status change goes through `transition`
+(attempts) or `refund_transition` (refunds).
 
 Each change is a conditional UPDATE on the expected current status, so two deliveries of the same task,
 a callback racing the reconciler, or a double click can never both win: the loser sees `False`.
@@ -7,13 +8,16 @@ a callback racing the reconciler, or a double click can never both win: the lose
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs.models import FINAL_STATUSES, Job, PaymentAttempt
+from jobs.models import FINAL_STATUSES, AttemptKind, Job, PaymentAttempt, Refund
 from jobs.models import AttemptStatus as S
+
+R = Refund.Status
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.GENERATING: frozenset({S.AWAITING_AUTHORIZATION, S.FAILED, S.CANCELLED}),
@@ -45,8 +49,8 @@ def transition(
     not when the attempt matches `unless` (checked in the same UPDATE).
 
     True when this call made the change; False when the attempt was not in a status it could move from
-    (someone else got there first, or it is already final). Reaching `succeeded` marks the job paid in
-    the same transaction.
+    (someone else got there first, or it is already final). Reaching `succeeded` marks, in the same
+    transaction, the job paid (with what the provider received) or the refund refunded.
     """
     allowed = sources_of(to)
     if not allowed or (source is not None and source not in allowed):
@@ -64,5 +68,43 @@ def transition(
     with transaction.atomic():
         changed = change.update(**values) == 1
         if changed:
-            Job.objects.filter(attempts__pk=attempt_id).update(status=Job.Status.PAID, paid_at=now)
+            succeeded(attempt_id, now)
+    return changed
+
+
+def succeeded(attempt_id: uuid.UUID | str, now: datetime) -> None:
+    """What an attempt's success settles: the job paid, or the refund paid back and counted on its job."""
+    kind, job_id, refund_id, received, price = PaymentAttempt.objects.values_list(
+        "kind", "job_id", "refund_id", "received_amount", "quote__amount_value"
+    ).get(pk=attempt_id)
+    if kind == AttemptKind.PAYMENT:
+        paid = price if received is None else received
+        Job.objects.filter(pk=job_id).update(status=Job.Status.PAID, paid_at=now, paid_amount=paid)
+        return
+    amount = Refund.objects.values_list("amount_value", flat=True).get(pk=refund_id)
+    if refund_transition(refund_id, to=R.REFUNDED, refunded_at=now):
+        Job.objects.filter(pk=job_id).update(refunded_amount=F("refunded_amount") + amount)
+
+
+REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    R.REQUESTED: frozenset({R.AGREED, R.DECLINED, R.CANCELLED}),
+    R.AGREED: frozenset({R.DECLINED, R.REFUNDED}),
+}
+# A refund that ends in one of these gives its amount back to what may still be refunded.
+RELEASING = frozenset({R.DECLINED, R.CANCELLED})
+
+
+def refund_transition(refund_id: int, *, to: str, source: str | None = None, **fields: object) -> bool:
+    """Moves the refund to `to` (from `source`, or from any status that allows it), setting `fields`;
+    True when this call made the change. Declining or cancelling it gives its amount back to what the
+    job may still have refunded, in the same transaction."""
+    allowed = frozenset(s for s, targets in REFUND_TRANSITIONS.items() if to in targets)
+    if not allowed or (source is not None and source not in allowed):
+        raise IllegalTransition(f"refund {source or 'any status'} -> {to}")
+    expected = [source] if source is not None else sorted(allowed)
+    with transaction.atomic():
+        changed = Refund.objects.filter(pk=refund_id, status__in=expected).update(status=to, **fields) == 1
+        if changed and to in RELEASING:
+            amount, job_id = Refund.objects.values_list("amount_value", "job_id").get(pk=refund_id)
+            Job.objects.filter(pk=job_id).update(refunds_committed=F("refunds_committed") - amount)
     return changed

@@ -1,22 +1,28 @@
 """What a wallet answered, checked against what the pipeline asked for, before anything is stored.
 
-The rule: the marketplace moves exactly the approved amount, to the wallet the provider registered, or
-nothing, whatever a wallet answers. Each check raises `Mismatch`, which ends the attempt with a message
-the funder can act on (the step never retries it) and logs what differed. (Amounts are equal when value,
-asset code and scale all are.)
+The rule: the marketplace moves exactly the approved amount, to the wallet the receiver registered (the
+provider's for a payment, the funder's for a refund), or nothing, whatever a wallet answers. Each check
+raises `Mismatch`, which ends the attempt with a message the payer can act on (the step never retries it)
+and logs what differed. (Amounts are equal when value, asset code and scale all are.)
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from payments import Amount, IncomingPayment, OutgoingPayment, WalletAddress
 from payments.models import Quote as OpenPaymentsQuote
 
 NOTHING_PAID = "nothing was paid"
-PROVIDER_LIED = f"The provider's wallet answered with a different payment than we asked for; {NOTHING_PAID}."
-PROVIDER_AMOUNT = f"The provider's wallet answered with a different amount; {NOTHING_PAID}."
-PROVIDER_CLOSED = f"The provider's wallet answered with a payment that is already closed; {NOTHING_PAID}."
+RECEIVER_LIED = (
+    "The {whose} wallet answered with a different payment than we asked for; " + NOTHING_PAID + "."
+)
+RECEIVER_AMOUNT = "The {whose} wallet answered with a different amount; " + NOTHING_PAID + "."
+RECEIVER_CLOSED = "The {whose} wallet answered with a payment that is already closed; " + NOTHING_PAID + "."
+PROVIDER_LIED = RECEIVER_LIED.format(whose="provider's")
+PROVIDER_AMOUNT = RECEIVER_AMOUNT.format(whose="provider's")
+PROVIDER_CLOSED = RECEIVER_CLOSED.format(whose="provider's")
 QUOTE_LIED = f"Your wallet quoted a different payment than we asked for; {NOTHING_PAID}."
 QUOTE_FEE = "Your wallet's fee for this payment ({fee}) is more than {percent}% of it; " + NOTHING_PAID + "."
 PAYMENT_LIED = (
@@ -50,39 +56,61 @@ def under(url: str, base: str) -> bool:
 def incoming_payment(
     payment: IncomingPayment,
     receiver: WalletAddress,
-    price: Amount,
+    price: Amount | None,
     *,
     open_at: datetime | None = None,
     url: str | None = None,
+    whose: str = "provider's",
 ) -> None:
-    """The provider's incoming payment is on the provider's wallet (at `url`, when we know it), for exactly
-    the approved price, and still open at `open_at` (when given)."""
+    """The receiver's incoming payment is on the receiver's wallet (at `url`, when we know it), for exactly
+    `price` (a payment's approved price; None for a refund's, which takes what the provider sends, in the
+    receiver's asset), and still open at `open_at` (when given). `whose` names the wallet in the message."""
     if (
         payment.wallet_address != receiver.id
         or not under(payment.id, receiver.resource_server)
         or (url is not None and payment.id != url)
     ):
-        raise Mismatch(PROVIDER_LIED, f"incoming payment {payment.id} of {payment.wallet_address}")
-    if payment.incoming_amount != price or payment.received_amount.value > LARGEST_STORED:
-        raise Mismatch(PROVIDER_AMOUNT, f"incoming amount {payment.incoming_amount} for {price}")
+        raise Mismatch(
+            RECEIVER_LIED.format(whose=whose), f"incoming payment {payment.id} of {payment.wallet_address}"
+        )
+    received = payment.received_amount
+    if (
+        payment.incoming_amount != price
+        or (received.asset_code, received.asset_scale) != (receiver.asset_code, receiver.asset_scale)
+        or received.value > LARGEST_STORED
+    ):
+        raise Mismatch(
+            RECEIVER_AMOUNT.format(whose=whose),
+            f"incoming amount {payment.incoming_amount} for {price}, received {received}",
+        )
     if open_at is not None and (
         payment.completed or (payment.expires_at is not None and payment.expires_at <= open_at)
     ):
         raise Mismatch(
-            PROVIDER_CLOSED, f"incoming payment completed={payment.completed} {payment.expires_at}"
+            RECEIVER_CLOSED.format(whose=whose),
+            f"incoming payment completed={payment.completed} {payment.expires_at}",
         )
 
 
 def op_quote(
-    quote: OpenPaymentsQuote, sender: WalletAddress, receiver_url: str, price: Amount, max_fee_percent: int
+    quote: OpenPaymentsQuote,
+    sender: WalletAddress,
+    receiver_url: str,
+    price: Amount,
+    max_fee_percent: int,
+    *,
+    fixed: Literal["receive", "debit"] = "receive",
 ) -> None:
-    """The funder's quote pays our incoming payment exactly the approved price, from the funder's wallet in
-    its asset; in one asset, its fee is within `max_fee_percent` of the price."""
+    """The payer's quote pays our incoming payment from the payer's wallet in its asset: receiving exactly
+    the approved price (a payment), or debiting exactly it (`fixed="debit"`: a refund, the amount leaving
+    the provider's wallet); in one asset, its fee is within `max_fee_percent` of what is received."""
     debit, receive = quote.debit_amount, quote.receive_amount
     if quote.wallet_address != sender.id or quote.receiver != receiver_url:
         raise Mismatch(QUOTE_LIED, f"quote of {quote.wallet_address} to {quote.receiver}")
-    if receive != price:
-        raise Mismatch(QUOTE_LIED, f"quote receives {receive} for {price}")
+    if (receive if fixed == "receive" else debit) != price or receive.value <= 0:
+        raise Mismatch(QUOTE_LIED, f"quote debits {debit}, receives {receive} for {fixed} {price}")
+    if receive.value > LARGEST_STORED:
+        raise Mismatch(QUOTE_LIED, f"quote receives {receive}")
     if (debit.asset_code, debit.asset_scale) != (sender.asset_code, sender.asset_scale) or (
         debit.value > LARGEST_STORED
     ):

@@ -1,4 +1,5 @@
-"""The payment pipeline: the steps the Celery tasks run for one payment attempt.
+"""The payment pipeline: the steps the Celery tasks run for one payment attempt, a payment (the funder
+pays the provider) or a refund (the provider pays back): the same steps, with the roles swapped.
 
 Every step starts from what the attempt has stored, so a redelivered, repeated or parallel task continues
 where the last one stopped. A step claims the attempt's lease (`jobs.leases`) and writes only through it:
@@ -307,25 +308,41 @@ def generate_link(attempt_id: str) -> Next | None:
     return None
 
 
-def approved_price(attempt: PaymentAttempt) -> Amount:
-    """The provider's price the funder approved: exactly what the provider is to receive."""
-    price = attempt.quote
-    return Amount(price.amount_value, price.asset_code, price.asset_scale)
+def approved_amount(attempt: PaymentAttempt) -> Amount:
+    """How much the attempt moves, in the paid quote's asset: the provider's price the funder approved
+    (exactly what the provider is to receive), or the refund agreed (exactly what leaves the provider's
+    wallet)."""
+    quote = attempt.quote
+    return Amount(attempt.amount_value, quote.asset_code, quote.asset_scale)
+
+
+def incoming_amount(attempt: PaymentAttempt) -> Amount | None:
+    """What the receiver's incoming payment asks for: the price for a payment; nothing for a refund, which
+    takes what the provider's fixed amount buys in the funder's asset."""
+    return None if attempt.is_refund else approved_amount(attempt)
+
+
+def receiver_whose(attempt: PaymentAttempt) -> str:
+    """Whose wallet receives, as the payer's messages name it."""
+    return "funder's" if attempt.is_refund else "provider's"
 
 
 def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
-    """The provider's incoming payment for this attempt, for exactly the approved price: created once,
-    found again after a crash, checked either way."""
+    """The receiver's incoming payment for this attempt, for exactly the approved price (open for a
+    refund): created once, found again after a crash, checked either way."""
     attempt = lease.attempt
     if attempt.incoming_payment_url:
         return
-    price = approved_price(attempt)
+    price = incoming_amount(attempt)
     if lease.before(attempt.incoming_payment_requested_at):
         found = find_incoming_payment(lease, receiver)
         if found is not None:
-            keep_incoming_payment(lease, receiver, price, found)
+            keep_incoming_payment(lease, receiver, found)
             return
-    if (receiver.asset_code, receiver.asset_scale) != (price.asset_code, price.asset_scale):
+    if price is not None and (receiver.asset_code, receiver.asset_scale) != (
+        price.asset_code,
+        price.asset_scale,
+    ):
         raise Refused(
             f"The provider's wallet now holds {receiver.asset_code}, but their quote is in "
             f"{price.asset_code}; ask them to quote again. Nothing was paid."
@@ -342,14 +359,20 @@ def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
             incoming_amount=price,
             expires_at=expires_at,
             metadata={
-                "description": f"Job #{attempt.job_id}: {attempt.job.title}",
+                "description": description(attempt),
                 "externalRef": f"job-{attempt.job_id}",
                 "attemptId": str(attempt.pk),
             },
         ),
     )
     failpoint("incoming_payment.created")
-    keep_incoming_payment(lease, receiver, price, payment)
+    keep_incoming_payment(lease, receiver, payment)
+
+
+def description(attempt: PaymentAttempt) -> str:
+    """What the wallets show the payment as."""
+    what = "Refund for job" if attempt.is_refund else "Job"
+    return f"{what} #{attempt.job_id}: {attempt.job.title}"
 
 
 def find_incoming_payment(lease: Lease, receiver: WalletAddress) -> IncomingPayment | None:
@@ -359,27 +382,32 @@ def find_incoming_payment(lease: Lease, receiver: WalletAddress) -> IncomingPaym
     return find_by_metadata(use, lister, "attemptId", str(lease.attempt.pk))
 
 
-def keep_incoming_payment(
-    lease: Lease, receiver: WalletAddress, price: Amount, payment: IncomingPayment
-) -> None:
-    """Keeps the incoming payment once it is the one asked for: the provider's, open, for `price`."""
-    checks.incoming_payment(payment, receiver, price, open_at=timezone.now())
+def keep_incoming_payment(lease: Lease, receiver: WalletAddress, payment: IncomingPayment) -> None:
+    """Keeps the incoming payment once it is the one asked for: the receiver's, open, for the attempt's
+    incoming amount."""
+    attempt = lease.attempt
+    price = incoming_amount(attempt)
+    checks.incoming_payment(payment, receiver, price, open_at=timezone.now(), whose=receiver_whose(attempt))
     lease.keep(
         incoming_payment_url=payment.id,
-        incoming_amount=price.value,
-        receive_asset_code=price.asset_code,
-        receive_asset_scale=price.asset_scale,
+        incoming_amount=None if price is None else price.value,
+        receive_asset_code=receiver.asset_code,
+        receive_asset_scale=receiver.asset_scale,
     )
 
 
 def new_op_quote(attempt: PaymentAttempt, sender: WalletAddress) -> OpenPaymentsQuote:
-    """A fresh Open Payments quote at the funder's wallet for the attempt's incoming payment, checked."""
+    """A fresh Open Payments quote at the payer's wallet for the attempt's incoming payment, checked: for
+    the price the incoming payment asks, or for a refund the fixed amount the provider sends."""
     client = open_payments_client()
     receiver = attempt.incoming_payment_url
+    amount = approved_amount(attempt)
+    debit = amount if attempt.is_refund else None
     quote = with_quote_token(
-        sender, lambda token: client.quotes.create(sender, token=token, receiver=receiver)
+        sender, lambda token: client.quotes.create(sender, token=token, receiver=receiver, debit_amount=debit)
     )
-    checks.op_quote(quote, sender, receiver, approved_price(attempt), int(pacing("MAX_FEE_PERCENT")))
+    fixed: Literal["receive", "debit"] = "debit" if attempt.is_refund else "receive"
+    checks.op_quote(quote, sender, receiver, amount, int(pacing("MAX_FEE_PERCENT")), fixed=fixed)
     return quote
 
 
@@ -568,7 +596,7 @@ def create_outgoing_payment(lease: Lease, sender: WalletAddress) -> OutgoingPaym
             token=token,
             quote_id=attempt.op_quote_url,
             metadata={
-                "description": f"Job #{attempt.job_id}: {attempt.job.title}",
+                "description": description(attempt),
                 "externalRef": f"job-{attempt.job_id}",
                 "idempotencyId": str(attempt.idempotency_id),
             },
@@ -661,8 +689,14 @@ def settle(lease: Lease) -> Next | None:
     incoming = with_incoming_token(
         lease, receiver, lambda token: client.incoming_payments.get(attempt.incoming_payment_url, token=token)
     )
-    checks.incoming_payment(incoming, receiver, approved_price(attempt), url=attempt.incoming_payment_url)
-    if incoming.is_paid:
+    checks.incoming_payment(
+        incoming,
+        receiver,
+        incoming_amount(attempt),
+        url=attempt.incoming_payment_url,
+        whose=receiver_whose(attempt),
+    )
+    if received_in_full(attempt, incoming):
         if sent == 0:
             # The wallet settled between our two reads (the receipt would say nothing was sent): again.
             return Next("poll", 0.5)
@@ -671,6 +705,14 @@ def settle(lease: Lease) -> Next | None:
         return None
     lease.keep(received_amount=incoming.received_amount.value)
     return check_again(lease)
+
+
+def received_in_full(attempt: PaymentAttempt, incoming: IncomingPayment) -> bool:
+    """Whether the receiver has what the attempt sends: its incoming amount (a payment), or what the quote
+    said the provider's fixed amount delivers (a refund)."""
+    if not attempt.is_refund:
+        return incoming.is_paid
+    return incoming.completed or incoming.received_amount.value >= int(attempt.receive_amount or 0) > 0
 
 
 def check_again(lease: Lease) -> Next | None:

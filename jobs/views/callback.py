@@ -1,4 +1,5 @@
-"""The wallet's finish redirect: where the funder's browser lands after approving or declining.
+"""The wallet's finish redirect: where the payer's browser lands after approving or declining (the
+funder's for a payment, the provider's for a refund).
 
 No network call happens here: a verified approval only moves the attempt to `authorized` and enqueues the
 grant continuation; a decline ends the attempt only in the funder's own session (see
@@ -34,14 +35,14 @@ def payment_finish(request: HttpRequest, attempt_id: uuid.UUID) -> HttpResponse:
     if request.user.is_authenticated and not selectors.job_follows_payment(attempt.job, request.user):
         logger.warning("finish callback refused attempt_id=%s reason=foreign_user", attempt.pk)
         raise Http404("No such payment.")
-    by_funder = request.user.is_authenticated and request.user.pk == attempt.job.funder_id
+    by_payer = request.user.is_authenticated and request.user.pk == attempt.payer_id
     try:
         status = services.attempt_finish(
             attempt=attempt,
             received_hash=request.GET.get("hash", ""),
             interact_ref=request.GET.get("interact_ref", ""),
             result=request.GET.get("result", ""),
-            by_funder=by_funder,
+            by_payer=by_payer,
         )
     except services.FinishRefused as refusal:
         logger.warning("finish callback refused attempt_id=%s reason=%s", attempt.pk, refusal.reason)
@@ -51,7 +52,8 @@ def payment_finish(request: HttpRequest, attempt_id: uuid.UUID) -> HttpResponse:
         return render(request, "jobs/finish_reported.html", {"job_id": attempt.job_id})
     if status == AttemptStatus.AUTHORIZED:
         tasks.continue_grant.delay_on_commit(str(attempt.pk))
-        messages.success(request, "Payment approved in your wallet. Processing payment…")
+        what = "Refund" if attempt.is_refund else "Payment"
+        messages.success(request, f"{what} approved in your wallet. Processing {what.lower()}…")
         return redirect("job-detail", job_id=attempt.job_id)
     if status in (AttemptStatus.DECLINED, AttemptStatus.EXPIRED):
         # The grant may still be pending at the wallet; release it, as the reconciler does for expiries.

@@ -59,14 +59,18 @@ def payment_panel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def attempt_cancel(request: AuthenticatedRequest, attempt_id: uuid.UUID) -> HttpResponse:
-    """The funder cancels a payment link they have not used; the grant is revoked after commit."""
+    """The payer (the funder, or the provider for a refund) cancels a link they have not used; the grant
+    is revoked after commit."""
     attempt = selectors.attempt_get(attempt_id)
-    if attempt is None or attempt.job.funder_id != request.user.pk:
+    if attempt is None or attempt.payer_id != request.user.pk:
         raise Http404("No such payment.")
     if services.attempt_cancel(attempt_id=attempt.pk):
         tasks.cancel_grant.delay_on_commit(str(attempt.pk))
         one_click.forget(request.session, attempt)
-        messages.success(request, "Payment link cancelled. Nothing was paid.")
+        if attempt.is_refund:
+            messages.success(request, "Refund link cancelled. Nothing was sent.")
+        else:
+            messages.success(request, "Payment link cancelled. Nothing was paid.")
     else:
         messages.error(request, services.NOT_CANCELLABLE)
     return redirect("job-detail", job_id=attempt.job_id)

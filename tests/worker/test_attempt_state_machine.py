@@ -161,14 +161,14 @@ class AttemptMachine(RuleBasedStateMachine):
     @rule(
         index=st.integers(0, 5),
         result=st.sampled_from(["grant_rejected", "grant_invalid", "bogus"]),
-        by_funder=st.booleans(),
+        by_payer=st.booleans(),
     )
-    def wallet_sends_back_a_result(self, index: int, result: str, by_funder: bool) -> None:
+    def wallet_sends_back_a_result(self, index: int, result: str, by_payer: bool) -> None:
         attempt = self.pick(index)
         if attempt is not None:
-            self.callback(f"http://testserver/payments/finish/{attempt.pk}?result={result}", by_funder)
+            self.callback(f"http://testserver/payments/finish/{attempt.pk}?result={result}", by_payer)
 
-    def callback(self, url: str, by_funder: bool = True) -> None:
+    def callback(self, url: str, by_payer: bool = True) -> None:
         parts = urlsplit(url)
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         attempt = PaymentAttempt.objects.select_related("job").get(pk=parts.path.rsplit("/", 1)[1])
@@ -178,7 +178,7 @@ class AttemptMachine(RuleBasedStateMachine):
                 received_hash=query.get("hash", ""),
                 interact_ref=query.get("interact_ref", ""),
                 result=query.get("result", ""),
-                by_funder=by_funder,
+                by_payer=by_payer,
             )
 
     @rule(index=st.integers(0, 5))
