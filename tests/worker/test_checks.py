@@ -114,3 +114,52 @@ def test_an_outgoing_payment_other_than_the_approved_one_is_refused(payment: Out
             payment, FUNDER.id, QUOTE.id, INCOMING.id, QUOTE.debit_amount, url=OUTGOING.id
         )
     assert str(refused.value) == checks.PAYMENT_LIED
+
+
+# A refund: the provider sends a fixed 15.00 USD to the funder's incoming payment, which asks no amount.
+REFUND = Amount(1500, "USD", 2)
+REFUND_INCOMING = replace(INCOMING, wallet_address=FUNDER.id, incoming_amount=None)
+REFUND_QUOTE = replace(
+    QUOTE, wallet_address=PROVIDER.id, debit_amount=REFUND, receive_amount=Amount(1450, "USD", 2)
+)
+
+
+def test_what_a_refund_asked_for_passes_every_check() -> None:
+    # then none of them raises
+    checks.incoming_payment(REFUND_INCOMING, FUNDER, None, open_at=NOW, whose="funder's")
+    checks.op_quote(REFUND_QUOTE, PROVIDER, INCOMING.id, REFUND, 20, fixed="debit")
+
+
+@pytest.mark.parametrize(
+    "payment",
+    [
+        replace(REFUND_INCOMING, incoming_amount=Amount(1500, "USD", 2)),
+        replace(REFUND_INCOMING, received_amount=Amount(0, "EUR", 2)),
+        replace(REFUND_INCOMING, received_amount=Amount(0, "USD", 3)),
+    ],
+)
+def test_a_refund_incoming_payment_with_an_amount_we_did_not_ask_for_is_refused(
+    payment: IncomingPayment,
+) -> None:
+    with pytest.raises(Mismatch) as refused:
+        checks.incoming_payment(payment, FUNDER, None, open_at=NOW, whose="funder's")
+    assert str(refused.value) == "The funder's wallet answered with a different amount; nothing was paid."
+
+
+@pytest.mark.parametrize(
+    ("quote", "message"),
+    [
+        (replace(REFUND_QUOTE, debit_amount=Amount(1501, "USD", 2)), checks.QUOTE_LIED),
+        (replace(REFUND_QUOTE, debit_amount=Amount(1500, "EUR", 2)), checks.QUOTE_LIED),
+        (replace(REFUND_QUOTE, receive_amount=Amount(0, "USD", 2)), checks.QUOTE_LIED),
+        (replace(REFUND_QUOTE, wallet_address=FUNDER.id), checks.QUOTE_LIED),
+        (
+            replace(REFUND_QUOTE, receive_amount=Amount(1249, "USD", 2)),
+            "Your wallet's fee for this payment (2.51 USD) is more than 20% of it; nothing was paid.",
+        ),
+    ],
+)
+def test_a_refund_quote_other_than_the_agreed_amount_is_refused(quote: Quote, message: str) -> None:
+    with pytest.raises(Mismatch) as refused:
+        checks.op_quote(quote, PROVIDER, INCOMING.id, REFUND, 20, fixed="debit")
+    assert str(refused.value) == message
