@@ -15,14 +15,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from django.db import transaction as django_transaction
 
+from jobs import services as marketplace
 from jobs.models import AttemptStatus
 from tests import services
 from tests.worker.conftest import FUNDER_BALANCE, Stack, job_with_quote
 from tests.worker.test_pipeline_faults import approve
-from tests.worker.test_pipeline_flow import wait_for_status
+from tests.worker.test_pipeline_flow import consent, wait_for_status
 from testwallet.faults import route_name
-from worker import checks
+from worker import checks, tasks
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -146,3 +148,58 @@ def test_a_lying_wallet_moves_no_money_and_ends_the_attempt_with_the_reason(
     assert attempt.payment_url == ""
     assert stack.wallet.balance("fiona") == FUNDER_BALANCE
     assert stack.wallet.payments("fiona")["outgoingPayments"] == []
+
+
+REFUND_LIES = [
+    pytest.param(
+        "incoming-payments.create",
+        setting("incomingAmount", {"value": "99900", "assetCode": "USD", "assetScale": 2}),
+        "The funder's wallet answered with a different amount; nothing was paid.",
+        id="the funder's incoming payment asking an amount",
+    ),
+    pytest.param(
+        "incoming-payments.create",
+        setting("walletAddress", f"{PUBLIC}/pavel"),
+        "The funder's wallet answered with a different payment than we asked for; nothing was paid.",
+        id="another wallet's incoming payment",
+    ),
+    pytest.param(
+        "quotes.create",
+        amount("debitAmount", "99900"),
+        checks.QUOTE_LIED,
+        id="a quote debiting more than the refund",
+    ),
+]
+
+
+@pytest.mark.wallet(port=BACKEND_PORT, public_url=PUBLIC)
+@pytest.mark.parametrize(("route", "lie", "reason"), REFUND_LIES)
+def test_a_lying_wallet_moves_no_refund_money_and_ends_the_refund_attempt_with_the_reason(
+    proxy: LyingProxy, stack: Stack, route: str, lie: Lie, reason: str
+) -> None:
+    # given a paid job whose funder asked for 5.00 back and whose provider agreed
+    job, _ = job_with_quote(stack)
+    with stack.worker():
+        browser, payment = approve(job)
+        link = wait_for_status(payment.pk, AttemptStatus.AWAITING_AUTHORIZATION).payment_url
+        # The proxy does not pass redirects on: the funder's browser goes to the wallet itself.
+        finish = urlsplit(consent(link.replace(PUBLIC, f"http://127.0.0.1:{BACKEND_PORT}")))
+        assert browser.get(f"{finish.path}?{finish.query}").status_code == 302
+        wait_for_status(payment.pk, AttemptStatus.SUCCEEDED)
+        balances = stack.wallet.balance("fiona"), stack.wallet.balance("pavel")
+        refund = marketplace.refund_request(job_id=job.pk, funder=job.funder, amount=500, reason="")
+        # when the wallets lie on one route while the refund's link is prepared
+        proxy.lies[route] = lie
+        with django_transaction.atomic():
+            attempt = marketplace.refund_agree(
+                refund_id=refund.pk, provider=refund.payment.quote.provider
+            ).attempt
+            tasks.generate_link.delay_on_commit(str(attempt.pk))
+        attempt = wait_for_status(attempt.pk, AttemptStatus.FAILED)
+
+    # then the refund attempt ends with the plain reason, no link was made and no money moved
+    assert (attempt.error, attempt.payment_url) == (reason, "")
+    assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == balances
+    assert stack.wallet.payments("pavel")["outgoingPayments"] == []
+    refund.refresh_from_db()
+    assert refund.status == "agreed"  # the provider may get a new link or decline
