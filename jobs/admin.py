@@ -1,5 +1,6 @@
-"""Admin pages. Payment attempts are read-only (their status changes only through `jobs.states`), and
-no admin page shows a token, a nonce or an `interact_ref`."""
+"""Admin pages. Payment attempts and refunds are read-only (their status changes only through
+`jobs.states`), as are a job's payment and refund totals, and no admin page shows a token, a nonce or an
+`interact_ref`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from jobs.models import ApiToken, Job, PaymentAttempt, Profile, Quote
+from jobs.models import ApiToken, Job, PaymentAttempt, Profile, Quote, Refund
 
 # Never listed, shown or editable: the grant and payment credentials and the finish-hash inputs.
 ATTEMPT_SECRETS = frozenset(
@@ -40,10 +41,17 @@ class QuoteInline(admin.TabularInline[Quote, Job]):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin[Job]):
-    list_display = ("id", "title", "funder", "status", "created_at", "paid_at")
+    list_display = ("id", "title", "funder", "status", "created_at", "paid_at", "refunded_amount")
     list_filter = ("status",)
     search_fields = ("title", "funder__username")
-    readonly_fields = ("status", "created_at", "paid_at")
+    readonly_fields = (
+        "status",
+        "created_at",
+        "paid_at",
+        "paid_amount",
+        "refunds_committed",
+        "refunded_amount",
+    )
     inlines = (QuoteInline,)
 
 
@@ -60,6 +68,7 @@ class PaymentAttemptAdmin(admin.ModelAdmin[PaymentAttempt]):
     list_display = (
         "id",
         "job",
+        "kind",
         "status",
         "error_code",
         "debit_amount",
@@ -67,7 +76,7 @@ class PaymentAttemptAdmin(admin.ModelAdmin[PaymentAttempt]):
         "created_at",
         "updated_at",
     )
-    list_filter = ("status", "error_code")
+    list_filter = ("kind", "status", "error_code")
     search_fields = ("=id", "job__title", "sender_wallet", "receiver_wallet")
     date_hierarchy = "created_at"
     fields = ATTEMPT_FIELDS
@@ -80,6 +89,27 @@ class PaymentAttemptAdmin(admin.ModelAdmin[PaymentAttempt]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: PaymentAttempt | None = None) -> bool:
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin[Refund]):
+    """Refunds as the funder and provider left them; they change only through the marketplace."""
+
+    list_display = ("id", "job", "status", "amount_value", "asset_code", "requested_by", "created_at")
+    list_filter = ("status", "asset_code")
+    search_fields = ("job__title", "requested_by__username")
+    date_hierarchy = "created_at"
+    fields = tuple(field.name for field in Refund._meta.concrete_fields)
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
         return False
 
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from jobs import services
-from jobs.models import AttemptStatus
+from jobs.models import AttemptStatus, Job
 from tests.jobs import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def paid():
     return f.attempt(quote, AttemptStatus.SUCCEEDED)
 
 
-@pytest.mark.parametrize("model", ["profile", "job", "quote", "paymentattempt", "apitoken"])
+@pytest.mark.parametrize("model", ["profile", "job", "quote", "paymentattempt", "refund", "apitoken"])
 def test_every_model_has_a_list_page(admin_client, paid, model):
     # given
     services.api_token_create(user=paid.job.funder, name="ci")
@@ -91,3 +91,29 @@ def test_job_and_quote_pages_open(admin_client, paid):
     profile = admin_client.get(reverse("admin:jobs_profile_change", args=[paid.job.funder.profile.pk]))
     # then
     assert (job.status_code, quote.status_code, profile.status_code) == (200, 200, 200)
+
+
+def test_refunds_and_a_jobs_totals_are_read_only(admin_client, paid):
+    # given a paid job with a refund asked for
+    Job.objects.filter(pk=paid.job_id).update(status=Job.Status.PAID, paid_amount=1250)
+    refund = services.refund_request(job_id=paid.job_id, funder=paid.job.funder, amount=500, reason="Late.")
+    # when staff open the refund and try to change the job's totals
+    page = admin_client.get(reverse("admin:jobs_refund_change", args=[refund.pk]))
+    posted = admin_client.post(
+        reverse("admin:jobs_job_change", args=[paid.job_id]),
+        {"title": "Renamed", "description": "", "funder": paid.job.funder_id, "paid_amount": 99999,
+         "refunds_committed": 0, "refunded_amount": 99999, "quotes-TOTAL_FORMS": 1, "quotes-INITIAL_FORMS": 1,
+         "quotes-0-id": paid.quote_id, "quotes-0-job": paid.job_id},
+    )  # fmt: skip
+    # then the refund shows with no way to save it, and only the title changed
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert admin_client.post(reverse("admin:jobs_refund_add")).status_code == 403
+    assert posted.status_code == 302
+    job = Job.objects.get(pk=paid.job_id)
+    assert (job.title, job.paid_amount, job.refunds_committed, job.refunded_amount) == (
+        "Renamed",
+        1250,
+        500,
+        0,
+    )
