@@ -18,6 +18,8 @@ ATTEMPT_FIELDS = tuple(
     field.name for field in PaymentAttempt._meta.concrete_fields if field.name not in ATTEMPT_SECRETS
 )
 
+REFUND_FIELDS = tuple(field.name for field in Refund._meta.concrete_fields)
+
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin[Profile]):
@@ -100,8 +102,8 @@ class RefundAdmin(admin.ModelAdmin[Refund]):
     list_filter = ("status", "asset_code")
     search_fields = ("job__title", "requested_by__username")
     date_hierarchy = "created_at"
-    fields = tuple(field.name for field in Refund._meta.concrete_fields)
-    readonly_fields = fields
+    fields = REFUND_FIELDS
+    readonly_fields = REFUND_FIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -700,11 +700,27 @@ def settle(lease: Lease) -> Next | None:
         if sent == 0:
             # The wallet settled between our two reads (the receipt would say nothing was sent): again.
             return Next("poll", 0.5)
+        if attempt.is_refund and not incoming.completed:
+            close_incoming_payment(lease, receiver)
         if lease.end(to=S.SUCCEEDED, received_amount=incoming.received_amount.value):
             log.info("job paid")
         return None
     lease.keep(received_amount=incoming.received_amount.value)
     return check_again(lease)
+
+
+def close_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
+    """Completes a refund's incoming payment at the funder's wallet once it received the refund, so it
+    takes nothing more (it asks no amount, so it would stay open until it expires); a failure is only
+    logged: the money has arrived either way."""
+    client = open_payments_client()
+    url = lease.attempt.incoming_payment_url
+    try:
+        with_incoming_token(
+            lease, receiver, lambda token: client.incoming_payments.complete(url, token=token)
+        )
+    except OpenPaymentsError as exc:
+        log.warning("refund's incoming payment left open: %s", exc)
 
 
 def received_in_full(attempt: PaymentAttempt, incoming: IncomingPayment) -> bool:

@@ -85,9 +85,17 @@ def test_a_paid_job_refunded_in_part_then_in_full(stack: Stack) -> None:  # noqa
         (AttemptKind.REFUND, "succeeded", stack.wallet.wallet_url("pavel"), 3000, 3000),
     ]
 
+    # and the funder's wallet took each refund on an incoming payment of its own, closed once paid
+    refunds_in = [p for p in stack.wallet.payments("fiona")["incomingPayments"]]
+    assert [(p["receivedAmount"]["value"], p["completed"]) for p in refunds_in] == [
+        ("1500", True),
+        ("3000", True),
+    ]
+
     # and a third refund is refused with a clear message, changing nothing
-    with pytest.raises(services.ActionRefused, match="^Everything paid for this job is already refunded"):
+    with pytest.raises(services.ActionRefused) as refused:
         services.refund_request(job_id=job.pk, funder=job.funder, amount=100, reason="More.")
+    assert str(refused.value) == "Everything paid for this job is already refunded or asked back."
     assert Refund.objects.count() == 2
     job.refresh_from_db()
     assert (job.refunds_committed, job.refunded_amount) == (4500, 4500)
