@@ -122,3 +122,40 @@ class QuoteForm(forms.Form):
             return parse_amount(self.cleaned_data["amount"], self.asset_scale, self.asset_code)
         except AmountInvalid as invalid:
             raise forms.ValidationError(str(invalid)) from invalid
+
+
+class RefundForm(forms.Form):
+    """A refund's amount, typed as a decimal in the asset the provider was paid in (blank: everything
+    still refundable), and why."""
+
+    amount = forms.CharField(required=False, max_length=40)
+    reason = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(
+        self,
+        *args: Any,
+        asset_code: str,
+        asset_scale: int,
+        remaining: str,
+        offer: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.asset_code, self.asset_scale = asset_code, asset_scale
+        self.fields["amount"].label = f"Amount in {asset_code}"
+        self.fields[
+            "amount"
+        ].help_text = f"Leave it empty to refund everything still refundable: {remaining}."
+        self.fields["amount"].widget.attrs.update(
+            {"inputmode": "decimal", "placeholder": remaining.split()[0]}
+        )
+        self.fields["reason"].label = "Why (the funder reads it)" if offer else "Why (the provider reads it)"
+
+    def clean_amount(self) -> int | None:
+        text: str = self.cleaned_data["amount"].strip()
+        if not text:
+            return None
+        try:
+            return parse_amount(text, self.asset_scale, self.asset_code)
+        except AmountInvalid as invalid:
+            raise forms.ValidationError(str(invalid)) from invalid

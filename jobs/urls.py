@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from jobs import api
-from jobs.views import accounts, callback, jobs, payments
+from jobs.views import accounts, callback, jobs, payments, refunds
 
 urlpatterns = [
     path("", jobs.home, name="home"),
@@ -24,7 +24,21 @@ urlpatterns = [
     path("jobs/<int:job_id>/receipt", payments.receipt, name="receipt"),
     path("payments/<uuid:attempt_id>/cancel", payments.attempt_cancel, name="attempt-cancel"),
     path("payments/finish/<uuid:attempt_id>", callback.payment_finish, name="payment-finish"),
+    # Refunds
+    path("refunds", refunds.refunds_waiting, name="refunds-waiting"),
+    path("jobs/<int:job_id>/refunds", refunds.refund_request, name="refund-request"),
+    path("jobs/<int:job_id>/refunds/offer", refunds.refund_offer, name="refund-offer"),
+    path("jobs/<int:job_id>/refunds-panel", refunds.refunds_panel, name="refunds-panel"),
+    path("refunds/<int:refund_id>/agree", refunds.refund_agree, name="refund-agree"),
+    path("refunds/<int:refund_id>/decline", refunds.refund_decline, name="refund-decline"),
+    path("refunds/<int:refund_id>/cancel", refunds.refund_cancel, name="refund-cancel"),
     # JSON API
     path("api/jobs/<int:job_id>/quotes/<int:quote_id>/approve", api.quote_approve, name="api-quote-approve"),
     path("api/jobs/<int:job_id>/payment", api.job_payment, name="api-job-payment"),
+    path("api/jobs/<int:job_id>/refunds", api.job_refunds, name="api-job-refunds"),
+    path("api/jobs/<int:job_id>/refunds/offer", api.refund_offer, name="api-refund-offer"),
+    path("api/refunds/<int:refund_id>", api.refund_detail, name="api-refund"),
+    path("api/refunds/<int:refund_id>/agree", api.refund_agree, name="api-refund-agree"),
+    path("api/refunds/<int:refund_id>/decline", api.refund_decline, name="api-refund-decline"),
+    path("api/refunds/<int:refund_id>/cancel", api.refund_cancel, name="api-refund-cancel"),
 ]
