@@ -401,6 +401,8 @@ def attempt_summary(attempt: PaymentAttempt, viewer: PaymentViewer) -> dict[str,
     receive = attempt_receive(attempt)
     return {
         "pendingId": str(attempt.pk) if full else None,
+        "kind": attempt.kind,
+        "refundId": attempt.refund_id,
         "status": attempt.status,
         "success": attempt.status == S.SUCCEEDED,
         "quoteId": attempt.quote_id if full or viewer.is_paid_by(attempt) else None,

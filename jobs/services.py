@@ -163,14 +163,14 @@ def user_create(*, username: str, password: str, is_funder: bool, is_provider: b
 NOT_CANCELLABLE = "This payment link can no longer be cancelled."
 
 
-def attempt_cancel(*, attempt_id: uuid.UUID | str) -> bool:
+def attempt_cancel(*, attempt_id: uuid.UUID | str, refund: bool = False) -> bool:
     """Cancels a payment link the funder has not used yet, or an authorized payment still waiting for
     its wallet (before the outgoing payment is asked for); True when this call cancelled it.
 
     The caller checks that the user is the attempt's payer, then revokes the grant after commit (which also
     kills a token the continuation may have brought: nothing can be paid under it).
     """
-    cancelled = "You cancelled this payment link."
+    cancelled = "The provider cancelled this refund link." if refund else "You cancelled this payment link."
     if states.transition(
         attempt_id, to=AttemptStatus.CANCELLED, source=AttemptStatus.AWAITING_AUTHORIZATION, error=cancelled
     ):
@@ -207,6 +207,24 @@ FINISH_RESULTS: dict[str, tuple[str, str]] = {
     "invalid_interaction": (AttemptStatus.EXPIRED, INTERACTION_EXPIRED),
     "grant_invalid": (AttemptStatus.EXPIRED, GRANT_INVALID),
 }
+# A refund's outcomes are read by both sides, so they name the provider, who consents to it.
+REFUND_FINISH_RESULTS: dict[str, tuple[str, str]] = {
+    "grant_rejected": (AttemptStatus.DECLINED, "The provider declined the refund in their wallet."),
+    "invalid_interaction": (
+        AttemptStatus.EXPIRED,
+        "The approval in the provider's wallet expired before it was completed.",
+    ),
+    "grant_invalid": (AttemptStatus.EXPIRED, "The provider's wallet says this refund link is no longer valid."),
+}
+REFUND_WALLET_FAILED = "The provider's wallet could not complete the approval."
+REFUND_LINK_EXPIRED = "This refund link expired before the provider approved it; they can get a new link."
+
+
+def finish_outcome(attempt: PaymentAttempt, result: str) -> tuple[str, str]:
+    """The status and message a wallet's `result` ends the attempt with."""
+    if attempt.is_refund:
+        return REFUND_FINISH_RESULTS.get(result, (AttemptStatus.FAILED, REFUND_WALLET_FAILED))
+    return FINISH_RESULTS.get(result, (AttemptStatus.FAILED, WALLET_FAILED))
 
 
 def attempt_finish(
@@ -230,7 +248,7 @@ def attempt_finish(
             PaymentAttempt.objects.filter(pk=attempt.pk, status=awaiting).update(reported_result=result)
         return awaiting
     if result:
-        status, error = FINISH_RESULTS.get(result, (AttemptStatus.FAILED, WALLET_FAILED))
+        status, error = finish_outcome(attempt, result)
         if not states.transition(attempt.pk, to=status, source=awaiting, error=error):
             raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
         return status
@@ -260,8 +278,10 @@ def attempt_finish(
 
 
 def attempt_expiry(attempt: PaymentAttempt) -> tuple[str, str]:
-    """The status and message an unused payment link ends with: what its wallet reported, if anything."""
-    return FINISH_RESULTS.get(attempt.reported_result, (AttemptStatus.EXPIRED, LINK_EXPIRED))
+    """The status and message an unused link ends with: what its wallet reported, if anything."""
+    if attempt.reported_result in FINISH_RESULTS:
+        return finish_outcome(attempt, attempt.reported_result)
+    return AttemptStatus.EXPIRED, REFUND_LINK_EXPIRED if attempt.is_refund else LINK_EXPIRED
 
 
 def attempt_grant_revoked(attempt_id: uuid.UUID | str) -> bool:

@@ -64,7 +64,7 @@ def attempt_cancel(request: AuthenticatedRequest, attempt_id: uuid.UUID) -> Http
     attempt = selectors.attempt_get(attempt_id)
     if attempt is None or attempt.payer_id != request.user.pk:
         raise Http404("No such payment.")
-    if services.attempt_cancel(attempt_id=attempt.pk):
+    if services.attempt_cancel(attempt_id=attempt.pk, refund=attempt.is_refund):
         tasks.cancel_grant.delay_on_commit(str(attempt.pk))
         one_click.forget(request.session, attempt)
         if attempt.is_refund:

@@ -214,6 +214,8 @@ def test_the_status_document_of_a_link_awaiting_authorization(deal):
         "attempts": [
             {
                 "pendingId": str(attempt.pk),
+                "kind": "payment",
+                "refundId": None,
                 "status": "awaiting_authorization",
                 "success": False,
                 "quoteId": deal["quote"].pk,
@@ -225,6 +227,8 @@ def test_the_status_document_of_a_link_awaiting_authorization(deal):
             },
             {
                 "pendingId": str(older.pk),
+                "kind": "payment",
+                "refundId": None,
                 "status": "expired",
                 "success": False,
                 "quoteId": deal["quote"].pk,

@@ -537,6 +537,8 @@ def test_the_document_of_a_refund_waiting_for_the_providers_consent(paid, tasks)
         "attempts": [
             {
                 "pendingId": str(attempt.pk),
+                "kind": "refund",
+                "refundId": refund.pk,
                 "status": "awaiting_authorization",
                 "success": False,
                 "quoteId": paid["quote"].pk,
@@ -548,6 +550,8 @@ def test_the_document_of_a_refund_waiting_for_the_providers_consent(paid, tasks)
             },
             {
                 "pendingId": str(older.pk),
+                "kind": "refund",
+                "refundId": refund.pk,
                 "status": "expired",
                 "success": False,
                 "quoteId": paid["quote"].pk,

@@ -241,6 +241,8 @@ def test_the_paid_provider_reads_a_status_document_without_ids_links_or_wallet_r
         "attempts": [
             {
                 "pendingId": None,
+                "kind": "payment",
+                "refundId": None,
                 "status": "processing",
                 "success": False,
                 "quoteId": market["quote"].pk,
@@ -371,6 +373,8 @@ def test_a_competing_provider_reads_a_status_document_with_nothing_of_the_other_
         "attempts": [
             {
                 "pendingId": None,
+                "kind": "payment",
+                "refundId": None,
                 "status": "failed",
                 "success": False,
                 "quoteId": market["competing"].pk,
