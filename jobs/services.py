@@ -214,7 +214,10 @@ REFUND_FINISH_RESULTS: dict[str, tuple[str, str]] = {
         AttemptStatus.EXPIRED,
         "The approval in the provider's wallet expired before it was completed.",
     ),
-    "grant_invalid": (AttemptStatus.EXPIRED, "The provider's wallet says this refund link is no longer valid."),
+    "grant_invalid": (
+        AttemptStatus.EXPIRED,
+        "The provider's wallet says this refund link is no longer valid.",
+    ),
 }
 REFUND_WALLET_FAILED = "The provider's wallet could not complete the approval."
 REFUND_LINK_EXPIRED = "This refund link expired before the provider approved it; they can get a new link."
