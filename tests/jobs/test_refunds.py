@@ -332,3 +332,30 @@ def test_a_forged_finish_callback_for_a_refund_changes_nothing() -> None:
     assert declined.status_code == 200
     assert ledger(job) == before
     assert PaymentAttempt.objects.get(pk=attempt.pk).reported_result == "grant_rejected"
+
+
+def test_a_refund_links_outcomes_name_the_provider_for_both_sides() -> None:
+    # given two refunds whose links are out at the provider's wallet
+    job = paid_job()
+    provider = provider_of(job)
+    links = []
+    for amount in (1000, 500):
+        refund = services.refund_request(job_id=job.pk, funder=job.funder, amount=amount, reason="")
+        attempt = services.refund_agree(refund_id=refund.pk, provider=provider).attempt
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.AWAITING_AUTHORIZATION)
+        links.append(PaymentAttempt.objects.select_related("job", "quote").get(pk=attempt.pk))
+    # when the provider cancels one, and the other's link expires unused after a reported decline
+    assert services.attempt_cancel(attempt_id=links[0].pk, refund=True)
+    PaymentAttempt.objects.filter(pk=links[1].pk).update(reported_result="grant_rejected")
+    links[1].refresh_from_db()
+    # then what both sides read names the provider
+    assert PaymentAttempt.objects.get(pk=links[0].pk).error == "The provider cancelled this refund link."
+    assert services.attempt_expiry(links[1]) == (
+        "declined",
+        "The provider declined the refund in their wallet.",
+    )
+    links[1].reported_result = ""
+    assert services.attempt_expiry(links[1]) == (
+        "expired",
+        "This refund link expired before the provider approved it; they can get a new link.",
+    )
