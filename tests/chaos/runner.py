@@ -13,10 +13,16 @@ answered 503 with Retry-After is made again after that wait, as a funder would.
 After every attempt is final the audit compares the wallet with our database, per job:
 at most one succeeded attempt, at most one outgoing payment that moved money, at most one incoming payment
 that received money, no attempt left working, money moved exactly for the jobs we call paid, and the sum
-debited from the funders equals the sum of the succeeded attempts' debit amounts. One JSON line per
+debited from the funders equals the sum of the succeeded attempts' debit amounts. The `refunds` scenario
+refunds the paid jobs next, and the audit also holds, per refund: at most one succeeded attempt, at most
+one outgoing payment at the provider's wallet that moved money (matched by its `idempotencyId`) and one
+incoming payment at the funder's that received money (by its `attemptId`), money moved exactly for the
+refunds we call refunded, what left the providers equal to the succeeded refund attempts' debits; and per
+job, never more refunded (in the funder's wallet or in our books) than was paid. One JSON line per
 scenario: `{"scenario", "jobs", "paid", "duplicates", "lost", "final_within_s", "leaks", "http_5xx",
-"http_503_during_outage", ...}`: a 503 with Retry-After to a request made while the scenario had its
-database down is expected, and counted apart; any other 5xx is a failure.
+"http_503_during_outage", ...}` (with `refunds`, `refunded`, `refunded_total`, `over_refunded_jobs`…
+for refunds): a 503 with Retry-After to a request made while the scenario had its database down is
+expected, and counted apart; any other 5xx is a failure.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from marketplace.processes import (
@@ -54,6 +60,8 @@ from marketplace.processes import (
 
 if TYPE_CHECKING:
     from django.http import HttpResponse
+
+T = TypeVar("T")
 
 FUNDERS = 10
 PROVIDERS = 10
@@ -106,6 +114,8 @@ class Scenario:
     # The server `restart` stops and starts again; with "postgres" the database is on a PostgreSQL server
     # of the scenario's own, with "rabbitmq" the broker is a RabbitMQ node of its own.
     restarts: Literal["redis", "postgres", "rabbitmq"] | None = None
+    # Once every job is paid, refunds on them in a burst (the chaos then plays on the refunds).
+    refunds: bool = False
 
 
 def setup_django(database_url: str, broker_url: str, queue: str | None = None) -> None:
@@ -236,6 +246,8 @@ class Run:
         self.outages: list[list[float]] = []
         self.wallet: Any = None
         self.env: dict[str, str] = {}
+        # Set when the refunds begin (after the payments), for chaos aimed at them.
+        self.refunding = threading.Event()
 
     def answered(self, what: str, response: HttpResponse, since: float) -> None:
         """Counts the answer to the request `what` made at `since` (time.monotonic())."""
@@ -399,10 +411,52 @@ def consent_and_return(run: Run, attempt_id: str, payment_url: str, replay: bool
     return True
 
 
+class Consents:
+    """The payers' consents at the wallet, each link followed once in `pool` (again if it did not get back
+    to our callback), 10% of the callbacks replayed."""
+
+    def __init__(self, run: Run, pool: ThreadPoolExecutor) -> None:
+        self.run = run
+        self.pool = pool
+        self.consented: set[str] = set()
+        self.pending: set[str] = set()
+
+    def give(self, attempt_id: str, url: str) -> None:
+        """Consents to the attempt's link unless that is done or under way."""
+        with self.run.lock:
+            if attempt_id in self.consented:
+                return
+            self.consented.add(attempt_id)
+            self.pending.add(attempt_id)
+        self.pool.submit(self.consent, attempt_id, url)
+
+    def consent(self, attempt_id: str, url: str) -> None:
+        from django.db import close_old_connections
+
+        run = self.run
+        try:
+            ok = consent_and_return(run, attempt_id, url, replay=random.random() < 0.1)
+        except Exception as exc:  # counted; the attempt is consented again
+            ok = False
+            with run.lock:
+                run.counts[f"consent_exception_{type(exc).__name__}"] += 1
+        finally:
+            close_old_connections()
+        with run.lock:
+            self.pending.discard(attempt_id)
+            if not ok:
+                self.consented.discard(attempt_id)
+
+    @property
+    def settled(self) -> bool:
+        with self.run.lock:
+            return not self.pending
+
+
 def drive(run: Run, fixture: Fixture) -> float:
     """Approves every job (double clicks and replays included), consents as links appear, re-approves
     jobs whose attempt ended unpaid (a funder trying again), until every attempt is final; the seconds
-    that took."""
+    that took (NaN if they never were)."""
     from django.db import close_old_connections
 
     from jobs.models import PaymentAttempt
@@ -414,8 +468,7 @@ def drive(run: Run, fixture: Fixture) -> float:
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=12)
     rounds: Counter[int] = Counter()
-    consented: set[str] = set()
-    pending_consent: set[str] = set()
+    consents = Consents(run, pool)
 
     def approve_job(job_id: int) -> None:
         quote_id, key = by_job[job_id]
@@ -436,20 +489,6 @@ def drive(run: Run, fixture: Fixture) -> float:
         finally:
             close_old_connections()
 
-    def consent_job(attempt_id: str, url: str) -> None:
-        try:
-            ok = consent_and_return(run, attempt_id, url, replay=random.random() < 0.1)
-        except Exception as exc:  # counted; the attempt is consented again
-            ok = False
-            with run.lock:
-                run.counts[f"consent_exception_{type(exc).__name__}"] += 1
-        finally:
-            close_old_connections()
-        with run.lock:
-            pending_consent.discard(attempt_id)
-            if not ok:
-                consented.discard(attempt_id)
-
     gap = scenario.spread / max(1, len(job_ids))
     futures = []
     for job_id in job_ids:
@@ -465,7 +504,7 @@ def drive(run: Run, fixture: Fixture) -> float:
     while time.monotonic() < deadline:
         try:
             rows = list(
-                PaymentAttempt.objects.filter(job_id__in=job_ids).values_list(
+                PaymentAttempt.objects.filter(job_id__in=job_ids, kind="payment").values_list(
                     "pk", "job_id", "status", "payment_url", "created_at"
                 )
             )
@@ -476,11 +515,8 @@ def drive(run: Run, fixture: Fixture) -> float:
         latest: dict[int, tuple[str, str]] = {}
         for pk, job_id, status, url, _created in sorted(rows, key=lambda r: r[4]):
             latest[job_id] = (status, url)
-            if status == "awaiting_authorization" and url and str(pk) not in consented:
-                with run.lock:
-                    consented.add(str(pk))
-                    pending_consent.add(str(pk))
-                pool.submit(consent_job, str(pk), url)
+            if status == "awaiting_authorization" and url:
+                consents.give(str(pk), url)
         paid = {job_id for _, job_id, status, _, _ in rows if status == "succeeded"}
         working = [pk for pk, _, status, _, _ in rows if status not in FINAL]
         missing = [job_id for job_id in job_ids if job_id not in latest]
@@ -494,14 +530,13 @@ def drive(run: Run, fixture: Fixture) -> float:
             with run.lock:
                 run.counts["reapproved"] += 1
             pool.submit(approve_job, job_id)
-        if not working and not missing and not again and not pending_consent:
+        if not working and not missing and not again and consents.settled:
             final_at = time.monotonic()
             break
         close_old_connections()
         time.sleep(0.5)
     pool.shutdown(wait=True)
-    run.stopping.set()
-    return (final_at or time.monotonic()) - started if final_at else float("nan")
+    return final_at - started if final_at else float("nan")
 
 
 def audit(run: Run, fixture: Fixture, wallet: Any) -> dict[str, Any]:
@@ -511,7 +546,7 @@ def audit(run: Run, fixture: Fixture, wallet: Any) -> dict[str, Any]:
     from jobs.models import Job, PaymentAttempt
 
     job_ids = [job_id for job_id, _, _ in fixture.jobs]
-    attempts = PaymentAttempt.objects.filter(job_id__in=job_ids)
+    attempts = PaymentAttempt.objects.filter(job_id__in=job_ids, kind="payment")
     succeeded = {a.job_id: a for a in attempts.filter(status="succeeded")}
     more_than_one = (
         attempts.filter(status="succeeded").values("job_id").annotate(n=Count("pk")).filter(n__gt=1)
@@ -524,8 +559,11 @@ def audit(run: Run, fixture: Fixture, wallet: Any) -> dict[str, Any]:
     received: dict[int, int] = defaultdict(int)  # job → incoming payments that received money
     debited = 0
     for name in fixture.funders:
-        debited += fixture.balance - wallet.balance(name)
-        for payment in wallet.payments(name)["outgoingPayments"]:
+        payments = wallet.payments(name)
+        # What refunds brought back is not part of what the payments took.
+        refunded = sum(int(p["receivedAmount"]["value"]) for p in payments["incomingPayments"])
+        debited += fixture.balance - wallet.balance(name) + refunded
+        for payment in payments["outgoingPayments"]:
             job = int(str((payment.get("metadata") or {}).get("externalRef", "job-0"))[4:])
             if int(payment["sentAmount"]["value"]) > 0 or payment.get("state") == "COMPLETED":
                 moved[job] += 1
@@ -557,6 +595,362 @@ def audit(run: Run, fixture: Fixture, wallet: Any) -> dict[str, Any]:
         "succeeded_sum": expected_debit,
         "paid_without_record": len(paid_without_record),
         "recorded_without_money": len(recorded_without_money),
+    }
+
+
+# --- refunds ---------------------------------------------------------------------------------------
+
+# What each paid job goes through, in turn: asked for in part or in full (twice at once: one is refused),
+# offered in part while the rest is asked for, offered in full (then more asked for than is left),
+# declined then asked again, cancelled then offered.
+REFUND_PLANS = (
+    "asked_part",
+    "asked_all_twice",
+    "offered_part_asked_rest",
+    "offered_all",
+    "declined_then_asked",
+    "cancelled_then_offered",
+)
+# Lost answers at the wallet while the refunds are paid (each call's effect is kept; its answer is not):
+# the first two outgoing payments, then a share of every call that creates or reads something.
+REFUND_DROPS = {
+    "seed": 5,
+    "routes": {
+        "outgoing-payments.create": {"dropNext": 2, "dropRate": 0.15},
+        "incoming-payments.create": {"dropRate": 0.15},
+        "quotes.create": {"dropRate": 0.1},
+        "grant.create": {"dropRate": 0.1},
+        "grant.continue": {"dropRate": 0.05},
+        "incoming-payments.get": {"dropRate": 0.1},
+        "outgoing-payments.get": {"dropRate": 0.1},
+    },
+}
+
+
+def refund_chaos(run: Run) -> None:
+    """Once the refunds begin: lost answers at the wallet, and workers SIGKILLed at every failpoint."""
+    while not run.refunding.wait(0.2):
+        if run.stopping.is_set():
+            return
+    run.wallet.faults(REFUND_DROPS)
+    kill_workers(run)
+
+
+class Refunds:
+    """The refunds' side of the marketplace, as the funder and the provider of each paid job use it:
+    every action counted in `run.counts`, every attempt created sent to the pipeline."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def count(self, what: str) -> None:
+        with self.run.lock:
+            self.run.counts[what] += 1
+
+    def started(self, approval: Any) -> int:
+        """Publishes a new attempt's first step, as the web does; the refund's id."""
+        from worker import tasks
+
+        if approval.created:
+            tasks.generate_link.delay_on_commit(str(approval.attempt.pk))
+        return int(approval.attempt.refund_id)
+
+    def ask(self, job: Any, amount: int | None) -> int | None:
+        """The funder asks for `amount` back (None: all that is left); the refund, or None if refused."""
+        from jobs import services
+
+        try:
+            refund = services.refund_request(job_id=job.pk, funder=job.funder, amount=amount, reason="chaos")
+        except services.ActionRefused:
+            self.count("refund_ask_refused")
+            return None
+        self.count("refund_asked")
+        return int(refund.pk)
+
+    def offer(self, job: Any, provider: Any, amount: int | None) -> int | None:
+        from jobs import services
+
+        try:
+            approval = services.refund_offer(job_id=job.pk, provider=provider, amount=amount, reason="chaos")
+        except services.ActionRefused:
+            self.count("refund_offer_refused")
+            return None
+        self.count("refund_offered")
+        return self.started(approval)
+
+    def agree(self, refund_id: int, provider: Any, clicks: int = 1) -> None:
+        """The provider agrees (or asks for a new link), `clicks` times at once."""
+        from jobs import services
+
+        def once() -> None:
+            try:
+                self.started(services.refund_agree(refund_id=refund_id, provider=provider))
+                self.count("refund_agreed")
+            except services.ActionRefused:
+                self.count("refund_agree_refused")
+
+        at_once(*[once] * clicks)
+
+    def play(self, job_id: int, plan: str) -> None:
+        """One paid job's refunds, per `plan` (REFUND_PLANS)."""
+        from django.db import connection
+
+        from jobs import services
+        from jobs.models import Job, PaymentAttempt
+
+        try:
+            job = Job.objects.select_related("funder").get(pk=job_id)
+            paid = PaymentAttempt.objects.select_related("quote__provider").get(
+                job=job, kind="payment", status="succeeded"
+            )
+            provider, total = paid.quote.provider, int(job.paid_amount or 0)
+            part = random.randint(1, total - 1)
+            clicks = 1 + (random.random() < 0.3)
+            if plan == "asked_part":
+                refund = self.ask(job, part)
+                if refund:
+                    self.agree(refund, provider, clicks)
+            elif plan == "asked_all_twice":
+                for refund in at_once(lambda: self.ask(job, None), lambda: self.ask(job, None)):
+                    if refund:
+                        self.agree(refund, provider, clicks)
+            elif plan == "offered_part_asked_rest":
+                _, rest = at_once(lambda: self.offer(job, provider, part), lambda: self.ask(job, None))
+                if rest:
+                    self.agree(rest, provider, clicks)
+            elif plan == "offered_all":
+                self.offer(job, provider, None)
+                self.ask(job, 1)
+            elif plan == "declined_then_asked":
+                refund = self.ask(job, part)
+                if refund:
+                    services.refund_decline(refund_id=refund, provider=provider, reason="chaos")
+                    self.count("refund_declined")
+                again = self.ask(job, None)
+                if again:
+                    self.agree(again, provider, clicks)
+            else:
+                refund = self.ask(job, None)
+                if refund:
+                    services.refund_cancel(refund_id=refund, funder=job.funder)
+                    self.count("refund_cancelled")
+                self.offer(job, provider, part)
+        finally:
+            connection.close()
+
+
+def at_once(*calls: Callable[[], T]) -> list[T]:
+    """The calls made at the same moment, each in a thread of its own (its own database connection,
+    closed after); their results in order."""
+    from django.db import connection
+
+    results: list[Any] = [None] * len(calls)
+
+    def one(n: int) -> None:
+        try:
+            results[n] = calls[n]()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def drive_refunds(run: Run, fixture: Fixture) -> float:
+    """Refunds every paid job in a burst (REFUND_PLANS, double clicks included), consents in the
+    providers' wallets as links appear, asks for a new link for agreed refunds whose attempt ended unpaid
+    (a provider trying again), until every refund attempt is final; the seconds that took (NaN if they
+    never were)."""
+    from django.contrib.auth.models import User
+    from django.db import close_old_connections
+
+    from jobs.models import Job, PaymentAttempt, Refund
+
+    job_ids = list(
+        Job.objects.filter(pk__in=[job_id for job_id, _, _ in fixture.jobs], status="paid")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    refunds = Refunds(run)
+    run.refunding.set()
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=12)
+    consents = Consents(run, pool)
+    plans = [REFUND_PLANS[n % len(REFUND_PLANS)] for n in range(len(job_ids))]
+    for future in [
+        pool.submit(refunds.play, job_id, plan) for job_id, plan in zip(job_ids, plans, strict=True)
+    ]:
+        future.result()
+
+    rounds: Counter[int] = Counter()
+    agreeing: set[int] = set()
+    providers = dict(Refund.objects.filter(job_id__in=job_ids).values_list("pk", "payment__quote__provider"))
+    people = User.objects.in_bulk(set(providers.values()))
+
+    def agree_again(refund_id: int) -> None:
+        try:
+            refunds.agree(refund_id, people[providers[refund_id]])
+        finally:
+            with run.lock:
+                agreeing.discard(refund_id)
+
+    deadline = started + run.scenario.timeout
+    final_at = None
+    while time.monotonic() < deadline:
+        # Before the attempts are read: an agreement done by then has its attempt among them.
+        with run.lock:
+            in_flight = set(agreeing)
+        rows = list(
+            PaymentAttempt.objects.filter(job_id__in=job_ids, kind="refund").values_list(
+                "pk", "refund_id", "status", "payment_url", "created_at"
+            )
+        )
+        latest: dict[int, str] = {}
+        for pk, refund_id, status, url, _created in sorted(rows, key=lambda r: r[4]):
+            latest[refund_id] = status
+            if status == "awaiting_authorization" and url:
+                consents.give(str(pk), url)
+        agreed = set(Refund.objects.filter(job_id__in=job_ids, status="agreed").values_list("pk", flat=True))
+        working = [pk for pk, _, status, _, _ in rows if status not in FINAL]
+        missing = [refund_id for refund_id in agreed if refund_id not in latest]
+        again = [
+            refund_id
+            for refund_id in agreed
+            if latest.get(refund_id, "failed") in FINAL
+            and rounds[refund_id] < 2
+            and refund_id not in in_flight
+        ]
+        with run.lock:
+            agreeing.update(again)
+            busy = bool(agreeing)
+        for refund_id in again:
+            rounds[refund_id] += 1
+            refunds.count("refund_agreed_again")
+            pool.submit(agree_again, refund_id)
+        if not working and not missing and not busy and consents.settled:
+            final_at = time.monotonic()
+            break
+        close_old_connections()
+        time.sleep(0.5)
+    pool.shutdown(wait=True)
+    return final_at - started if final_at else float("nan")
+
+
+def moved_money(outgoing: dict[str, Any]) -> bool:
+    """Whether the wallet's outgoing payment sent anything (or completed)."""
+    return int(outgoing["sentAmount"]["value"]) > 0 or outgoing.get("state") == "COMPLETED"
+
+
+def audit_refunds(fixture: Fixture, wallet: Any) -> dict[str, Any]:
+    """The wallet's ledger against our refunds: money left a provider's wallet at most once per refund
+    (outgoing payments matched by their `idempotencyId`) and reached the funder's at most once (incoming
+    payments matched by their `attemptId`), exactly for the refunds we call refunded; per job, never more
+    refunded (in the funder's wallet or in our books) than was paid."""
+    from jobs.models import Job, PaymentAttempt, Refund
+
+    job_ids = [job_id for job_id, _, _ in fixture.jobs]
+    refunds = {r.pk: r for r in Refund.objects.filter(job_id__in=job_ids)}
+    attempts = list(PaymentAttempt.objects.filter(job_id__in=job_ids, kind="refund"))
+    by_idempotency = {str(a.idempotency_id): a for a in attempts}
+    by_id = {str(a.pk): a for a in attempts}
+    succeeded = Counter(a.refund_id for a in attempts if a.status == "succeeded")
+    live = Counter(a.refund_id for a in attempts if a.status not in FINAL)
+
+    sent: Counter[int] = Counter()  # refund → outgoing payments at the provider's wallet that moved money
+    received: Counter[int] = Counter()  # refund → incoming payments at the funder's wallet that took money
+    received_by_job: dict[int, int] = defaultdict(int)
+    unrecorded = 0  # money moved by a payment no refund attempt of ours asked for
+    paid_to_providers = providers_hold = 0
+    for name in fixture.providers:
+        payments = wallet.payments(name)
+        paid_to_providers += sum(int(p["receivedAmount"]["value"]) for p in payments["incomingPayments"])
+        providers_hold += wallet.balance(name)
+        for payment in filter(moved_money, payments["outgoingPayments"]):
+            attempt = by_idempotency.get(str((payment.get("metadata") or {}).get("idempotencyId")))
+            if attempt is None:
+                unrecorded += 1
+            else:
+                sent[attempt.refund_id] += 1
+    for name in fixture.funders:
+        for payment in wallet.payments(name)["incomingPayments"]:
+            value = int(payment["receivedAmount"]["value"])
+            attempt = by_id.get(str((payment.get("metadata") or {}).get("attemptId")))
+            if value == 0:
+                continue
+            if attempt is None:
+                unrecorded += 1
+                continue
+            received[attempt.refund_id] += 1
+            received_by_job[attempt.job_id] += value
+
+    refunded = [r for r in refunds.values() if r.status == "refunded"]
+    paid_without_record = [
+        pk for pk, r in refunds.items() if (sent[pk] or received[pk]) and r.status != "refunded"
+    ]
+    recorded_without_money = [r.pk for r in refunded if not sent[r.pk] and not received[r.pk]]
+    # The refund's status and its attempts disagree: refunded without exactly one success, or an attempt
+    # still live or succeeded under a refund that was declined or cancelled.
+    disagree = [
+        pk
+        for pk, r in refunds.items()
+        if (r.status == "refunded") != (succeeded[pk] == 1)
+        or (r.status in ("declined", "cancelled") and (live[pk] or succeeded[pk]))
+        or (r.status == "requested")
+    ]
+    taken_back = paid_to_providers - providers_hold
+    expected = sum(int(a.debit_amount or 0) for a in attempts if a.status == "succeeded")
+
+    over_refunded, books_off = 0, 0
+    for job in Job.objects.filter(pk__in=job_ids):
+        paid = int(job.paid_amount or 0)
+        mine = [r for r in refunds.values() if r.job_id == job.pk]
+        committed = sum(r.amount_value for r in mine if r.status in ("requested", "agreed", "refunded"))
+        settled = sum(r.amount_value for r in mine if r.status == "refunded")
+        over_refunded += max(received_by_job[job.pk], job.refunded_amount, job.refunds_committed) > paid
+        books_off += (job.refunds_committed, job.refunded_amount) != (committed, settled) or (
+            received_by_job[job.pk] != settled
+        )
+    duplicates = (
+        sum(1 for n in succeeded.values() if n > 1)
+        + sum(1 for n in sent.values() if n > 1)
+        + sum(1 for n in received.values() if n > 1)
+        + unrecorded
+    )
+    lost = (
+        sum(live.values())
+        + len(paid_without_record)
+        + len(recorded_without_money)
+        + len(disagree)
+        + books_off
+        + (taken_back != expected)
+    )
+    statuses = Counter(r.status for r in refunds.values())
+    errors = Counter(a.error for a in attempts if a.status == "failed")
+    return {
+        "duplicates": duplicates,
+        "lost": lost,
+        "refunds": len(refunds),
+        "refunds_by_status": dict(sorted(statuses.items())),
+        "refunded": len(refunded),
+        "refunds_unpaid": statuses["agreed"],
+        "refunded_total": sum(r.amount_value for r in refunded),
+        "refund_received_total": sum(received_by_job.values()),
+        "refund_debited": taken_back,
+        "refund_succeeded_sum": expected,
+        "over_refunded_jobs": over_refunded,
+        "refund_attempts": dict(sorted(Counter(a.status for a in attempts).items())),
+        "refund_failed_because": {message[:60]: n for message, n in errors.most_common()},
+        "refund_outgoing_moved": sum(sent.values()),
+        "refund_incoming_received": sum(received.values()),
+        "refund_paid_without_record": len(paid_without_record),
+        "refund_recorded_without_money": len(recorded_without_money),
+        "refund_status_disagrees": len(disagree),
+        "refund_books_off_jobs": books_off,
+        "refund_unrecorded_payments": unrecorded,
     }
 
 
@@ -636,17 +1030,31 @@ def run_scenario(run: Run) -> dict[str, Any]:
         run.processes.beat(workdir / "beat.schedule", log_level="warning")
         events = TaskEvents(run)
         chaos = threading.Thread(target=scenario.chaos, args=(run,), daemon=True) if scenario.chaos else None
+        paying = float("nan")
         try:
             if chaos:
                 chaos.start()
             seconds = drive(run, fixture)
+            if scenario.refunds:
+                paying, seconds = seconds, drive_refunds(run, fixture)
+            run.stopping.set()
             if chaos:
                 chaos.join(timeout=60)
+            injected = wallet.faults().get("injected", {})
             wallet.clear_faults()
         finally:
             run.stopping.set()
             run.processes.stop()
         result = audit(run, fixture, wallet)
+        if scenario.refunds:
+            refunds = audit_refunds(fixture, wallet)
+            result["duplicates"] += refunds.pop("duplicates")
+            result["lost"] += refunds.pop("lost")
+            result["payments_final_within_s"] = None if paying != paying else round(paying, 1)
+            result.update(refunds)
+            result["answers_dropped"] = {
+                route: n["drop"] for route, n in sorted(injected.items()) if n["drop"]
+            }
         result["leaks"] = leaks(run, fixture, events, client.private_key_pem)
         result["deliveries"] = dict(sorted(events.received.items()))
     answered_5xx = sum(n for key, n in run.counts.items() if key.rsplit("_", 1)[-1].startswith("5"))
@@ -663,7 +1071,7 @@ def run_scenario(run: Run) -> dict[str, Any]:
         **result,
         "requests": dict(sorted(run.counts.items())),
     }
-    if line["final_within_s"] is None:
+    if line["final_within_s"] is None or line.get("payments_final_within_s", 0) is None:
         line["lost"] = max(1, line["lost"])
     return line
 
@@ -844,6 +1252,19 @@ def scenarios(short: bool) -> list[Scenario]:
             chaos=restart,
             restarts="rabbitmq",
         ),
+        # Every job paid first (duplicated deliveries only), then refunded in a burst under lost answers,
+        # SIGKILLed workers and duplicated deliveries.
+        Scenario(
+            "refunds",
+            jobs=n(120, 16),
+            workers=n(3, 2),
+            concurrency=n(3, 2),
+            timeout=n(400, 180),
+            env={"PIPELINE_DUPLICATE_DELIVERY": "3"},
+            chaos=refund_chaos,
+            kill_rounds=n(3, 1),
+            refunds=True,
+        ),
     ]
 
 
@@ -885,7 +1306,8 @@ def run_alone(scenario: Scenario, base: Path) -> int:
         traceback.print_exc(file=terminal)
         return 1
     print(json.dumps(line), flush=True)
-    return 1 if line["duplicates"] or line["lost"] or line["leaks"] or line["http_5xx"] else 0
+    failed = line["duplicates"] or line["lost"] or line["leaks"] or line["http_5xx"]
+    return 1 if failed or line.get("over_refunded_jobs") else 0
 
 
 def main(argv: list[str] | None = None) -> int:

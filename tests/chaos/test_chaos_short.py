@@ -1,6 +1,6 @@
 """The chaos scenarios with small N, in `make test`: every one ends with no duplicate, nothing lost, no
 secret in any log, TaskResult or task event, and no 5xx but the 503s answered while its database was
-restarting. `make chaos` runs them full size."""
+restarting; no job refunded more than it was paid. `make chaos` runs them full size."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def test_every_chaos_scenario_ends_with_nothing_lost_or_doubled() -> None:
         "duplicate_delivery",
         "postgres_restart",
         "rabbitmq_restart",
+        "refunds",
     ], done.stdout + done.stderr
     for line in lines:
         assert (line["duplicates"], line["lost"], line["leaks"], line["http_5xx"]) == (0, 0, 0, 0), line
@@ -53,4 +54,11 @@ def test_every_chaos_scenario_ends_with_nothing_lost_or_doubled() -> None:
     # and requests made while PostgreSQL was down were answered 503 with Retry-After (and made again)
     postgres = next(line for line in lines if line["scenario"] == "postgres_restart")
     assert postgres["http_503_during_outage"] > 0, postgres
+    # and refunds under SIGKILLs, lost answers and duplicate deliveries were paid back once each, never
+    # more than was paid
+    refunds = next(line for line in lines if line["scenario"] == "refunds")
+    assert refunds["over_refunded_jobs"] == 0, refunds
+    assert refunds["refunded"] >= (refunds["refunded"] + refunds["refunds_unpaid"]) * 0.9 > 0, refunds
+    assert refunds["requests"]["kill_points_missed"] == 0, refunds
+    assert refunds["answers_dropped"].get("outgoing-payments.create", 0) >= 2, refunds
     assert done.returncode == 0, done.stderr
