@@ -37,17 +37,28 @@ def _party(request: AuthenticatedRequest, job_id: int) -> tuple[Job, PaymentAtte
     return job, paid
 
 
+def _asked(
+    request: AuthenticatedRequest, job: Job, paid: PaymentAttempt | None, *, offer: bool
+) -> tuple[int | None, str] | HttpResponse:
+    """The amount (None: everything left) and reason the form sent, or the job page again with the form's
+    errors; on an unpaid job nothing is read, and the service says why nothing can be refunded."""
+    if paid is None:
+        return None, ""
+    form = refund_form_for(job, paid, offer=offer, data=request.POST)
+    if not form.is_valid():
+        return job_page(request, job, refund_form=form)
+    return form.cleaned_data["amount"], form.cleaned_data["reason"]
+
+
 @login_required
 @require_POST
 def refund_request(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """The funder asks for money back (the amount left blank: everything still refundable)."""
     job, paid = _party(request, job_id)
-    amount, reason = None, ""
-    if paid is not None:
-        form = refund_form_for(job, paid, offer=False, data=request.POST)
-        if not form.is_valid():
-            return job_page(request, job, refund_form=form)
-        amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+    asked = _asked(request, job, paid, offer=False)
+    if isinstance(asked, HttpResponse):
+        return asked
+    amount, reason = asked
     try:
         services.refund_request(job_id=job.pk, funder=request.user, amount=amount, reason=reason)
     except Job.DoesNotExist:
@@ -64,12 +75,10 @@ def refund_request(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
 def refund_offer(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """The paid provider sends money back on their own initiative: the refund link is prepared at once."""
     job, paid = _party(request, job_id)
-    amount, reason = None, ""
-    if paid is not None:
-        form = refund_form_for(job, paid, offer=True, data=request.POST)
-        if not form.is_valid():
-            return job_page(request, job, refund_form=form)
-        amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+    asked = _asked(request, job, paid, offer=True)
+    if isinstance(asked, HttpResponse):
+        return asked
+    amount, reason = asked
     try:
         approval = services.refund_offer(job_id=job.pk, provider=request.user, amount=amount, reason=reason)
     except Job.DoesNotExist:
