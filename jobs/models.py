@@ -6,10 +6,13 @@ Money is stored as an integer of minor units with its asset code and scale, neve
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+
+from jobs.sealed import SealedField
 
 
 class Profile(models.Model):
@@ -145,6 +148,12 @@ class PaymentAttempt(models.Model):
     refund = models.ForeignKey(
         "Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="attempts"
     )
+    # A payment the funder's budget pays at once (no link), and when it could not, why (the attempt then
+    # goes on to a link as any other).
+    budget = models.ForeignKey(
+        "Budget", null=True, blank=True, on_delete=models.PROTECT, related_name="attempts"
+    )
+    budget_fallback = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=32, choices=AttemptStatus.choices, default=AttemptStatus.GENERATING)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -324,6 +333,91 @@ class Refund(models.Model):
     def by_provider(self) -> bool:
         """The provider offered it on their own initiative (nobody asked)."""
         return self.requested_by_id != self.job.funder_id
+
+
+class Budget(models.Model):
+    """A funder's standing consent: an outgoing-payment grant at their wallet up to `amount` (per
+    `interval`, when it repeats), kept so that approving a quote pays at once, without a redirect.
+
+    Its tokens are sealed at rest (`jobs.sealed`) and never shown; its status changes only through
+    `jobs.states.budget_transition`.
+    """
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing", "Preparing the link to your wallet"
+        AWAITING = "awaiting_authorization", "Waiting for your wallet"
+        AUTHORIZED = "authorized", "Confirming with your wallet"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    class Interval(models.TextChoices):
+        NONE = "", "in total"
+        MONTH = "P1M", "per month"
+        WEEK = "P1W", "per week"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    funder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="budgets")
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PREPARING)
+    sender_wallet = models.URLField(max_length=500)
+    sender_auth_server = models.URLField(max_length=500, blank=True)
+    amount_value = models.BigIntegerField()
+    asset_code = models.CharField(max_length=16)
+    asset_scale = models.PositiveSmallIntegerField()
+    interval = models.CharField(max_length=8, choices=Interval.choices, blank=True)
+    # `R/<interval_start>/<interval>`: the wallet counts what is spent per window from here.
+    interval_start = models.DateTimeField(null=True, blank=True)
+    # The largest payment the budget pays at once; above it, the funder gets a link as usual.
+    per_job_limit = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The interactive grant the funder consents to once.
+    client_nonce = models.CharField(max_length=100, blank=True)
+    interact_nonce = models.CharField(max_length=100, blank=True)
+    consent_url = models.URLField(max_length=1000, blank=True)
+    continue_uri = models.URLField(max_length=500, blank=True)
+    continue_token = SealedField(blank=True)
+    continue_wait = models.PositiveIntegerField(null=True, blank=True)
+    interact_ref = models.CharField(max_length=200, blank=True)
+    consent_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # The access token every payment from the budget uses, rotated when it expires.
+    access_token = SealedField(blank=True)
+    access_token_manage = SealedField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    authorized_at = models.DateTimeField(null=True, blank=True)
+
+    # What the wallet last said is spent in the current interval (its `outgoing-payment-grant` figures).
+    spent_value = models.BigIntegerField(null=True, blank=True)
+    spent_checked_at = models.DateTimeField(null=True, blank=True)
+
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=300, blank=True)
+    # When its grant was revoked at the wallet (or found gone) after it ended; null while that is owed.
+    grant_revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["funder"], condition=~Q(status="ended"), name="one_live_budget_per_funder"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_value__gt=0, per_job_limit__gt=0, per_job_limit__lte=F("amount_value")),
+                name="budget_amounts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"budget {self.pk} of {self.funder_id} ({self.status})"
+
+    @property
+    def repeating_interval(self) -> str | None:
+        """The grant's `interval` (`R/<start>/<duration>`), None for a budget in total."""
+        if not self.interval or self.interval_start is None:
+            return None
+        start = self.interval_start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"R/{start}/{self.interval}"
 
 
 class GrantToken(models.Model):

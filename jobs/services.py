@@ -21,6 +21,7 @@ from jobs.models import (
     ApiToken,
     AttemptKind,
     AttemptStatus,
+    Budget,
     Job,
     PaymentAttempt,
     Profile,
@@ -59,12 +60,16 @@ def profile_update(
     asset_code: str,
     asset_scale: int | None,
 ) -> Profile:
-    """Saves the user's roles and their resolved wallet."""
-    profile = profile_get_or_create(user)
-    profile.is_funder, profile.is_provider = is_funder, is_provider
-    profile.wallet_address, profile.wallet_id = wallet_address, wallet_id
-    profile.asset_code, profile.asset_scale = asset_code, asset_scale
-    profile.save()
+    """Saves the user's roles and their resolved wallet; a new wallet ends the budget granted by the old
+    one (its grant is revoked by the reconciler)."""
+    with transaction.atomic():
+        profile = profile_get_or_create(user)
+        if profile.wallet_id != wallet_id:
+            budget_end_all(funder=user, reason=BUDGET_WALLET_CHANGED)
+        profile.is_funder, profile.is_provider = is_funder, is_provider
+        profile.wallet_address, profile.wallet_id = wallet_address, wallet_id
+        profile.asset_code, profile.asset_scale = asset_code, asset_scale
+        profile.save()
     return profile
 
 
@@ -140,10 +145,17 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: User) -> Approval:
             raise ActionRefused(NO_PROVIDER_WALLET)
         if (receiver.asset_code, receiver.asset_scale) != (quote.asset_code, quote.asset_scale):
             raise ActionRefused(quote_asset_changed(quote, receiver))
+        budget = Budget.objects.filter(
+            funder=funder, status=Budget.Status.ACTIVE, sender_wallet=sender.wallet_id
+        ).first()
         try:
             with transaction.atomic():
                 attempt = PaymentAttempt.objects.create(
-                    job=job, quote=quote, sender_wallet=sender.wallet_id, receiver_wallet=receiver.wallet_id
+                    job=job,
+                    quote=quote,
+                    sender_wallet=sender.wallet_id,
+                    receiver_wallet=receiver.wallet_id,
+                    budget=budget,
                 )
         except IntegrityError:
             # Another request won the race between our read and our insert.
@@ -467,6 +479,108 @@ def refund_cancel(*, refund_id: int, funder: User) -> None:
             refund.pk, to=Refund.Status.CANCELLED, source=Refund.Status.REQUESTED
         ):
             raise ActionRefused(REFUND_NOT_OPEN)
+
+
+# --- Budgets ------------------------------------------------------------------------------------
+
+BUDGET_WALLET_CHANGED = "You changed your wallet address, so the budget it granted ended."
+BUDGET_REVOKED = "You revoked this budget."
+BUDGET_LIVE = "You already have a budget. Revoke it first to set another."
+BUDGET_NO_WALLET = "Add your wallet address to your profile before setting a budget."
+BUDGET_PER_JOB = "The amount paid at once per job cannot be more than the budget."
+BUDGET_NOT_AWAITING = "This budget link was already used or is no longer waiting for your wallet."
+BUDGET_DECLINED = "You declined the budget in your wallet."
+BUDGET_WALLET_FAILED = "Your wallet could not complete the approval of the budget."
+
+
+def budget_create(*, funder: User, amount: int, interval: str, per_job_limit: int | None) -> Budget:
+    """Starts setting a budget for `funder`'s wallet: `amount` (per `interval`, a `Budget.Interval`), of which
+    at most `per_job_limit` (default: all of it) is paid at once per job. The caller enqueues its link."""
+    profile = profile_get_or_create(funder)
+    if not profile.is_funder:
+        raise ActionRefused(NOT_A_FUNDER)
+    if not profile.has_wallet or profile.asset_scale is None:
+        raise ActionRefused(BUDGET_NO_WALLET)
+    per_job = amount if per_job_limit is None else per_job_limit
+    if amount <= 0 or per_job <= 0:
+        raise ActionRefused("Enter an amount greater than zero.")
+    if per_job > amount:
+        raise ActionRefused(BUDGET_PER_JOB)
+    try:
+        with transaction.atomic():
+            return Budget.objects.create(
+                funder=funder,
+                sender_wallet=profile.wallet_id,
+                amount_value=amount,
+                asset_code=profile.asset_code,
+                asset_scale=profile.asset_scale,
+                interval=Budget.Interval(interval),
+                interval_start=timezone.now() if interval else None,
+                per_job_limit=per_job,
+            )
+    except IntegrityError:
+        raise ActionRefused(BUDGET_LIVE) from None
+
+
+def budget_end_all(*, funder: User, reason: str) -> list[Budget]:
+    """Ends `funder`'s live budget (if any) with `reason`; the budgets this call ended (their grants are
+    owed a revocation)."""
+    ended = []
+    for budget in Budget.objects.filter(funder=funder).exclude(status=Budget.Status.ENDED):
+        if states.budget_transition(budget.pk, to=Budget.Status.ENDED, end_reason=reason):
+            ended.append(budget)
+    return ended
+
+
+def budget_finish(
+    *, budget: Budget, received_hash: str, interact_ref: str, result: str, by_funder: bool
+) -> str:
+    """Applies the wallet's finish redirect to a budget waiting for consent; returns its status. As for a
+    payment (`attempt_finish`): a `result` ends it only in the funder's own session; otherwise the hash
+    must match the budget's nonces. Raises FinishRefused, changing nothing, on anything else."""
+    awaiting = Budget.Status.AWAITING
+    if budget.status != awaiting:
+        raise FinishRefused("not_awaiting", BUDGET_NOT_AWAITING)
+    if result:
+        if not by_funder:
+            return awaiting
+        reason = BUDGET_DECLINED if result == "grant_rejected" else BUDGET_WALLET_FAILED
+        if not states.budget_transition(
+            budget.pk, to=Budget.Status.ENDED, source=awaiting, end_reason=reason
+        ):
+            raise FinishRefused("not_awaiting", BUDGET_NOT_AWAITING)
+        return Budget.Status.ENDED
+    field_limit = Budget._meta.get_field("interact_ref").max_length or 0
+    if not received_hash or not interact_ref or len(interact_ref) > field_limit:
+        raise FinishRefused("malformed", FINISH_MALFORMED)
+    if not (budget.client_nonce and budget.interact_nonce and budget.sender_auth_server):
+        raise FinishRefused("no_grant", BUDGET_NOT_AWAITING)
+    if not verify_finish_hash(
+        received=received_hash,
+        client_nonce=budget.client_nonce,
+        interact_nonce=budget.interact_nonce,
+        interact_ref=interact_ref,
+        auth_server=budget.sender_auth_server,
+    ):
+        raise FinishRefused("bad_hash", FINISH_BAD_HASH)
+    if not states.budget_transition(
+        budget.pk, to=Budget.Status.AUTHORIZED, source=awaiting, interact_ref=interact_ref
+    ):
+        raise FinishRefused("not_awaiting", BUDGET_NOT_AWAITING)
+    return Budget.Status.AUTHORIZED
+
+
+def budget_revoke(*, budget_id: uuid.UUID | str, funder: User) -> bool:
+    """The funder ends their budget; True when this call ended it. The caller enqueues the revocation of
+    its grant at the wallet (the reconciler retries it)."""
+    budget = Budget.objects.get(pk=budget_id, funder=funder)
+    return states.budget_transition(budget.pk, to=Budget.Status.ENDED, end_reason=BUDGET_REVOKED)
+
+
+def budget_grant_revoked(budget_id: uuid.UUID | str) -> bool:
+    """Records that an ended budget's grant is revoked at the funder's wallet; False when recorded already."""
+    owed = Budget.objects.filter(pk=budget_id, status=Budget.Status.ENDED, grant_revoked_at__isnull=True)
+    return owed.update(grant_revoked_at=timezone.now()) == 1
 
 
 @dataclass(frozen=True)

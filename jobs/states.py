@@ -1,5 +1,5 @@
-"""The state machines of payment attempts and refunds: every status change goes through `transition`
-(attempts) or `refund_transition` (refunds).
+"""The state machines of payment attempts, refunds and budgets: every status change goes through
+`transition` (attempts), `refund_transition` (refunds) or `budget_transition` (budgets).
 
 Each change is a conditional UPDATE on the expected current status, so two deliveries of the same task,
 a callback racing the reconciler, or a double click can never both win: the loser sees `False`.
@@ -14,13 +14,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs.models import FINAL_STATUSES, AttemptKind, Job, PaymentAttempt, Refund
+from jobs.models import FINAL_STATUSES, AttemptKind, Budget, Job, PaymentAttempt, Refund
 from jobs.models import AttemptStatus as S
 
 R = Refund.Status
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.GENERATING: frozenset({S.AWAITING_AUTHORIZATION, S.FAILED, S.CANCELLED}),
+    # Straight to processing when the funder's budget paid at once (no link, no consent).
+    S.GENERATING: frozenset({S.AWAITING_AUTHORIZATION, S.PROCESSING, S.FAILED, S.CANCELLED}),
     S.AWAITING_AUTHORIZATION: frozenset({S.AUTHORIZED, S.DECLINED, S.EXPIRED, S.CANCELLED, S.FAILED}),
     S.AUTHORIZED: frozenset({S.PROCESSING, S.FAILED, S.EXPIRED, S.CANCELLED}),
     S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED}),
@@ -108,3 +109,27 @@ def refund_transition(refund_id: int, *, to: str, source: str | None = None, **f
             amount, job_id = Refund.objects.values_list("amount_value", "job_id").get(pk=refund_id)
             Job.objects.filter(pk=job_id).update(refunds_committed=F("refunds_committed") - amount)
     return changed
+
+
+B = Budget.Status
+BUDGET_TRANSITIONS: dict[str, frozenset[str]] = {
+    B.PREPARING: frozenset({B.AWAITING, B.ENDED}),
+    B.AWAITING: frozenset({B.AUTHORIZED, B.ENDED}),
+    B.AUTHORIZED: frozenset({B.ACTIVE, B.ENDED}),
+    B.ACTIVE: frozenset({B.ENDED}),
+}
+
+
+def budget_transition(
+    budget_id: uuid.UUID | str, *, to: str, source: str | None = None, **fields: object
+) -> bool:
+    """Moves the budget to `to` (from `source`, or from any status that allows it), setting `fields`;
+    True when this call made the change. Ending it records when."""
+    allowed = frozenset(s for s, targets in BUDGET_TRANSITIONS.items() if to in targets)
+    if not allowed or (source is not None and source not in allowed):
+        raise IllegalTransition(f"budget {source or 'any status'} -> {to}")
+    values: dict[str, object] = {"status": to, "updated_at": timezone.now(), **fields}
+    if to == B.ENDED:
+        values.setdefault("ended_at", values["updated_at"])
+    expected = [source] if source is not None else sorted(allowed)
+    return Budget.objects.filter(pk=budget_id, status__in=expected).update(**values) == 1

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from jobs import api
-from jobs.views import accounts, callback, jobs, payments, refunds
+from jobs.views import accounts, budgets, callback, jobs, payments, refunds
 
 urlpatterns = [
     path("", jobs.home, name="home"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("login", accounts.LoginView.as_view(), name="login"),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("profile", accounts.profile, name="profile"),
+    # Budgets
+    path("budgets/finish/<uuid:budget_id>", budgets.budget_finish, name="budget-finish"),
     # Jobs and quotes
     path("jobs", jobs.job_list, name="job-list"),
     path("jobs/new", jobs.job_create, name="job-create"),

@@ -25,6 +25,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-do-not-deploy" if DEBUG else None)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 # The origin funders' browsers reach us on; the wallet sends them back to it after consent.
+# Fernet keys sealing the grant tokens the marketplace keeps (budgets), the first sealing, all opening
+# (`jobs.sealed`); unset, one derived from SECRET_KEY.
+SEALING_KEYS = env_list("SEALING_KEYS", "")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [

@@ -31,8 +31,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from jobs.leases import Lease, LeaseLost, held_for, leased
-from jobs.models import FINAL_STATUSES, PaymentAttempt
+from jobs.models import FINAL_STATUSES, Budget, PaymentAttempt
 from jobs.models import AttemptStatus as S
+from jobs.money import format_amount
 from jobs.services import attempt_grant_revoked
 from jobs.wallets import connection_problem
 from marketplace.logs import add_log_context, log_context
@@ -62,7 +63,7 @@ from payments.models import Quote as OpenPaymentsQuote
 from worker import checks
 from worker.checks import Refused
 from worker.failpoints import failpoint
-from worker.tokens import shared_key, token_fields, using_shared, using_token
+from worker.tokens import BudgetGone, shared_key, token_fields, using_budget, using_shared, using_token
 
 log = logging.getLogger("worker.pipeline")
 T = TypeVar("T")
@@ -302,10 +303,92 @@ def generate_link(attempt_id: str) -> Next | None:
         sender, receiver = wallets(lease.attempt)
         ensure_incoming_payment(lease, receiver)
         ensure_op_quote(lease, sender)
+        if budget_pays(lease, sender):
+            return Next("poll", 1.0)
         link = grant_link(lease.attempt, sender)
         if lease.end(to=S.AWAITING_AUTHORIZATION, **link):
             log.info("payment link ready")
     return None
+
+
+# --- paying from a budget -------------------------------------------------------------------------
+
+BUDGET_UNCONFIRMED = (
+    "We could not confirm whether your budget paid this job. Check your wallet before paying again."
+)
+
+
+def budget_pays(lease: Lease, sender: WalletAddress) -> bool:
+    """Pays the attempt at once from the funder's budget, when it has one that covers the quote: True
+    once the outgoing payment exists (the attempt is processing). False when it cannot, with the reason
+    kept in `budget_fallback`: the attempt goes on to a link as any other. Only a definite refusal falls
+    back; a payment the budget may have made is looked up, never made again."""
+    attempt = lease.attempt
+    if attempt.budget_id is None or attempt.budget_fallback:
+        return False
+    debit = attempt_debit(attempt)
+    try:
+        if attempt.outgoing_payment_requested_at is None:
+            refusal = budget_refusal(lease, sender, debit)
+            if refusal:
+                lease.keep(budget_fallback=refusal)
+                return False
+        else:
+            found = find_outgoing_payment(lease, sender)
+            if found is not None:
+                return budget_paid(lease, sender, found)
+        lease.record(outgoing_payment_requested_at=timezone.now())
+        try:
+            payment = create_outgoing_payment(lease, sender)
+        except (Unauthorized, InvalidQuote, HTTPError) as exc:
+            if is_transient(exc):
+                raise
+            log.warning("budget refused the payment: %s", exc)
+            lease.keep(budget_fallback=BUDGET_REFUSED)
+            return False
+    except BudgetGone as gone:
+        if attempt.outgoing_payment_requested_at is not None:
+            # Money may have left under the budget before it ended: say so, never pay again by link.
+            lease.end(to=S.FAILED, error=BUDGET_UNCONFIRMED, error_code="budget_gone")
+            raise Ended from None
+        lease.keep(budget_fallback=str(gone))
+        return False
+    return budget_paid(lease, sender, payment)
+
+
+BUDGET_REFUSED = "Your wallet did not let your budget pay this job now."
+
+
+def budget_refusal(lease: Lease, sender: WalletAddress, debit: Amount) -> str:
+    """Why the budget cannot pay `debit` (empty when it can): another wallet or asset, above what it pays
+    per job, or more than is left in the current interval (the wallet's own figures)."""
+    budget = Budget.objects.get(pk=str(lease.attempt.budget_id))
+    shown = partial(format_amount, asset_code=budget.asset_code, asset_scale=budget.asset_scale)
+    if budget.sender_wallet != sender.id or (budget.asset_code, budget.asset_scale) != (
+        debit.asset_code,
+        debit.asset_scale,
+    ):
+        return "Your budget is for another wallet or asset than this payment."
+    if debit.value > budget.per_job_limit:
+        ceiling = shown(budget.per_job_limit)
+        return f"This payment ({shown(debit.value)}) is above the {ceiling} your budget pays at once."
+    client = open_payments_client()
+    spent = using_budget(budget.pk, lambda token: client.outgoing_payment_grant.get(sender, token=token))
+    used = spent.spent_debit_amount.value if spent.spent_debit_amount else 0
+    left = max(0, budget.amount_value - used)
+    if debit.value > left:
+        period = {"P1M": " this month", "P1W": " this week"}.get(budget.interval, "")
+        return f"Your budget has {shown(left)} left{period}."
+    return ""
+
+
+def budget_paid(lease: Lease, sender: WalletAddress, payment: OutgoingPayment) -> bool:
+    """The budget's outgoing payment, checked like any (nobody looked at it in a wallet); the attempt
+    moves to processing with it."""
+    keep_outgoing_payment(lease, sender, payment)
+    if lease.end(to=S.PROCESSING, authorized_at=timezone.now()):
+        log.info("paid from the budget")
+    return True
 
 
 def approved_amount(attempt: PaymentAttempt) -> Amount:

@@ -17,9 +17,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jobs.leases import leased
-from jobs.models import FINAL_STATUSES, PaymentAttempt
+from jobs.models import FINAL_STATUSES, Budget, PaymentAttempt
 from jobs.models import AttemptStatus as S
 from jobs.services import attempt_expiry
+from jobs.states import budget_transition
 
 STEP_OF: dict[str, str] = {
     S.GENERATING: "generate_link",
@@ -38,7 +39,9 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
     """Task name → attempt ids to run it for; expired links are moved to `expired` on the way."""
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=int(settings.PAYMENT_PIPELINE["STALE_SECONDS"]))
-    plan: dict[str, list[str]] = {name: [] for name in (*STEP_OF.values(), "cancel_grant")}
+    plan: dict[str, list[str]] = {
+        name: [] for name in (*STEP_OF.values(), "cancel_grant", *BUDGET_STEP_OF.values(), "revoke_budget")
+    }
     stale = touched(
         PaymentAttempt.objects.filter(
             Q(lease_until__isnull=True) | Q(lease_until__lt=now),
@@ -71,7 +74,32 @@ def reconcile(now: datetime | None = None) -> dict[str, list[str]]:
             status, error = attempt_expiry(lease.attempt)
             if lease.end(to=status, error=error):
                 plan["cancel_grant"].append(str(attempt_id))
+    reconcile_budgets(plan, now, stale_before)
     return plan
+
+
+BUDGET_STEP_OF: dict[str, str] = {
+    Budget.Status.PREPARING: "request_budget_grant",
+    Budget.Status.AUTHORIZED: "continue_budget_grant",
+}
+BUDGET_LINK_EXPIRED = "The link to your wallet expired before you approved the budget. Set it again."
+
+
+def reconcile_budgets(plan: dict[str, list[str]], now: datetime, stale_before: datetime) -> None:
+    """Budgets whose step's message was lost, consent links nobody used (ended here), and ended budgets
+    whose grant is still to be revoked, into `plan`."""
+    stale = Budget.objects.filter(status__in=list(BUDGET_STEP_OF), updated_at__lt=stale_before)
+    for budget_id, status in stale.values_list("pk", "status")[:BATCH]:
+        plan[BUDGET_STEP_OF[status]].append(str(budget_id))
+    unused = Budget.objects.filter(status=Budget.Status.AWAITING, consent_expires_at__lt=now)
+    for budget_id in unused.values_list("pk", flat=True)[:BATCH]:
+        budget_transition(
+            budget_id, to=Budget.Status.ENDED, source=Budget.Status.AWAITING, end_reason=BUDGET_LINK_EXPIRED
+        )
+    owed = Budget.objects.filter(
+        status=Budget.Status.ENDED, grant_revoked_at__isnull=True, ended_at__gt=now - REVOKE_FOR
+    ).exclude(continue_uri="")
+    plan["revoke_budget"].extend(str(budget_id) for budget_id in owed.values_list("pk", flat=True)[:BATCH])
 
 
 def touched(candidates: QuerySet[PaymentAttempt], now: datetime, *fields: str) -> list[tuple[Any, ...]]:

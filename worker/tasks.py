@@ -6,7 +6,11 @@ Task names are stable (ops, Flower and the README refer to them):
 - `payments.continue_grant`: after the funder's consent, continue the grant, create the outgoing payment.
 - `payments.poll`: follow the outgoing and incoming payments until the job is paid or the attempt fails.
 - `payments.cancel_grant`: revoke a finished attempt's grant at the funder's wallet.
-- `payments.reconcile`: beat's safety net for attempts whose messages were lost.
+- `payments.reconcile`: beat's safety net for attempts (and budgets) whose messages were lost.
+- `budgets.request_grant`: a funder's budget → the link to consent to it in their wallet.
+- `budgets.continue_grant`: after that consent, continue the grant: the budget is active.
+- `budgets.revoke`: revoke an ended budget's grant at the funder's wallet.
+- `budgets.refresh_spent`: store what the wallet says an active budget spent this interval.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from django.db import close_old_connections, transaction
 from marketplace.errors import DATABASE_AWAY
 from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError, deadline
-from worker import pipeline, reconciler
+from worker import budgets, pipeline, reconciler
 from worker.failpoints import duplicate_deliveries
 
 log = logging.getLogger("worker.tasks")
@@ -141,13 +145,49 @@ poll = pipeline_task(pipeline.poll)
 cancel_grant = pipeline_task(pipeline.cancel_grant)
 
 
+class BudgetTask(PipelineTask):
+    """A budget step: idempotent like a pipeline step; out of its failure budget, a budget still being
+    prepared ends (the funder sets it again), later ones are left to the reconciler."""
+
+    def on_failure(
+        self,
+        exc: Exception,
+        task_id: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        einfo: ExceptionInfo,
+    ) -> None:
+        if isinstance(exc, DATABASE_AWAY):
+            log.warning("database unavailable, %s left to the reconciler: %s", self.name, type(exc).__name__)
+            return
+        self.backend.mark_as_failure(task_id, exc, einfo.traceback if einfo else None, request=self.request)
+        budgets.give_up(str(args[0]), exc)
+
+
+def budget_task(step: Callable[[str], None]) -> BudgetTask:
+    """The Celery task `budgets.<step name>`, taking a budget id, that runs `step`."""
+
+    def run(self: BudgetTask, budget_id: str, failures: int = 0) -> None:
+        self.run_step(step, budget_id, failures)
+
+    run.__name__, run.__doc__ = step.__name__, step.__doc__
+    task: BudgetTask = shared_task(name=f"budgets.{step.__name__}", bind=True, base=BudgetTask)(run)
+    return task
+
+
+request_budget_grant = budget_task(budgets.request_grant)
+continue_budget_grant = budget_task(budgets.continue_grant)
+revoke_budget = budget_task(budgets.revoke)
+refresh_budget_spent = budget_task(budgets.refresh_spent)
+
+
 @shared_task(name="payments.reconcile", ignore_result=True)
 def reconcile() -> dict[str, int]:
     """Re-enqueues the step of every stale attempt and expires unused payment links."""
     plan = reconciler.reconcile()
-    for task_name, attempt_ids in plan.items():
-        for attempt_id in attempt_ids:
-            STEPS[task_name].delay(attempt_id)
+    for task_name, ids in plan.items():
+        for object_id in ids:
+            STEPS[task_name].delay(object_id)
     return {name: len(ids) for name, ids in plan.items()}
 
 
@@ -179,6 +219,10 @@ STEPS: dict[str, PipelineTask] = {
     "continue_grant": continue_grant,
     "poll": poll,
     "cancel_grant": cancel_grant,
+    "request_budget_grant": request_budget_grant,
+    "continue_budget_grant": continue_budget_grant,
+    "revoke_budget": revoke_budget,
+    "refresh_budget_spent": refresh_budget_spent,
 }
 
 # Off unless PIPELINE_DUPLICATE_DELIVERY is set (the chaos suite's duplicate-delivery scenario).

@@ -1,9 +1,10 @@
-"""The access tokens an attempt holds (rotated under its lease), and the non-interactive grant tokens all
-attempts share (rotated under a row lock)."""
+"""The access tokens an attempt holds (rotated under its lease), and those many attempts share: the
+non-interactive grant tokens and a funder's budget (each rotated under its row lock)."""
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
@@ -12,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.leases import Lease
-from jobs.models import GrantToken, PaymentAttempt
+from jobs.models import Budget, GrantToken, PaymentAttempt
+from jobs.states import budget_transition
 from marketplace.open_payments import open_payments_client
 from payments import AccessToken, InactiveToken, NotFound, Unauthorized
 
@@ -46,8 +48,11 @@ def stored_token(attempt: PaymentAttempt, kind: Kind) -> AccessToken:
 
 
 def using_token(lease: Lease, kind: Kind, call: Callable[[AccessToken], T]) -> T:
-    """`call(token)` with the leased attempt's `kind` token, rotated once if the resource server says it is
-    inactive. The new value and manage URL are recorded before they are used: the old ones are dead."""
+    """`call(token)` with the leased attempt's `kind` token (a payment from a budget: the budget's),
+    rotated once if the resource server says it is inactive. The new value and manage URL are recorded
+    before they are used: the old ones are dead."""
+    if kind == "outgoing" and lease.attempt.budget_id is not None:
+        return using_budget(lease.attempt.budget_id, call)
     token = stored_token(lease.attempt, kind)
     try:
         return call(token)
@@ -146,3 +151,58 @@ def using_shared(
         return call(token)
     except InactiveToken:
         return call(renew(key, kind, auth_server, request, stale=token.value))
+
+
+# --- budgets ----------------------------------------------------------------------------------------
+
+
+class BudgetGone(Exception):
+    """The budget ended, or its grant is no longer honoured by the wallet (revoked, unknown): nothing can
+    be paid from it. The message says why, in the funder's words."""
+
+
+BUDGET_GONE = "Your wallet no longer honours this budget, so it ended."
+
+
+def budget_token(budget: Budget) -> AccessToken:
+    """The budget's access token as stored."""
+    return AccessToken(
+        value=budget.access_token, manage=budget.access_token_manage, expires_in=None, access=()
+    )
+
+
+def using_budget(budget_id: uuid.UUID | str, call: Callable[[AccessToken], T]) -> T:
+    """`call(token)` with the budget's access token, rotated first when it is about to expire and once
+    when the resource server says it is inactive; raises BudgetGone when the budget cannot pay."""
+    budget = Budget.objects.get(pk=budget_id)
+    if budget.status != Budget.Status.ACTIVE or not budget.access_token:
+        raise BudgetGone(budget.end_reason or BUDGET_GONE)
+    token = budget_token(budget)
+    if not _usable(budget.access_token_expires_at):
+        token = renew_budget(budget_id, stale=token.value)
+    try:
+        return call(token)
+    except InactiveToken:
+        return call(renew_budget(budget_id, stale=token.value))
+
+
+def renew_budget(budget_id: uuid.UUID | str, *, stale: str) -> AccessToken:
+    """The budget's token, rotated at its manage URL under the row lock unless another worker already
+    replaced `stale`; a grant the wallet no longer knows ends the budget (BudgetGone)."""
+    with transaction.atomic():
+        budget = Budget.objects.select_for_update().get(pk=budget_id)
+        if budget.status != Budget.Status.ACTIVE:
+            raise BudgetGone(budget.end_reason or BUDGET_GONE)
+        if budget.access_token != stale:
+            return budget_token(budget)
+        try:
+            fresh = open_payments_client().tokens.rotate(budget_token(budget))
+        except (Unauthorized, NotFound):
+            budget_transition(budget.pk, to=Budget.Status.ENDED, end_reason=BUDGET_GONE)
+            raise BudgetGone(BUDGET_GONE) from None
+        budget.access_token, budget.access_token_manage = fresh.value, fresh.manage
+        budget.access_token_expires_at = expiry(fresh)
+        budget.save(
+            update_fields=["access_token", "access_token_manage", "access_token_expires_at", "updated_at"]
+        )
+        return fresh

@@ -1,0 +1,93 @@
+"""Budgets on the real stack (local wallet, Redis, a worker): the funder consents once to a monthly
+limit, and approvals within it pay at once, without a link; over it, the link as usual, with the reason."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from jobs import services
+from jobs.models import AttemptStatus, Budget, Job, PaymentAttempt, Quote
+from tests.services import wait_until
+from tests.worker.conftest import FUNDER_BALANCE, Stack, person, stack  # noqa: F401
+from worker import tasks
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+MONTH = 31 * 24 * 3600
+
+
+def budget_status(budget: Budget) -> str:
+    return Budget.objects.values_list("status", flat=True).get(pk=budget.pk)
+
+
+def attempt_status(attempt: PaymentAttempt) -> str:
+    return PaymentAttempt.objects.values_list("status", flat=True).get(pk=attempt.pk)
+
+
+def set_budget(funder: User, amount: int) -> Budget:
+    """The funder sets a monthly budget and consents to it once in their wallet."""
+    budget = services.budget_create(funder=funder, amount=amount, interval="P1M", per_job_limit=None)
+    tasks.request_budget_grant.delay(str(budget.pk))
+    wait_until(lambda: budget_status(budget) == Budget.Status.AWAITING, 60, "the budget's link")
+    budget.refresh_from_db()
+    wallet = httpx.get(budget.consent_url, follow_redirects=False, timeout=10)
+    finish = urlsplit(wallet.headers["location"])
+    browser = Client()
+    browser.force_login(funder)
+    assert browser.get(f"{finish.path}?{finish.query}").status_code == 302
+    wait_until(lambda: budget_status(budget) == Budget.Status.ACTIVE, 60, "the budget to be active")
+    return budget
+
+
+def approve(funder: User, provider: User, amount: int, n: int) -> PaymentAttempt:
+    """A new job with the provider's quote of `amount`, approved by the funder (the link task sent)."""
+    job = Job.objects.create(funder=funder, title=f"Logo {n}", description="A logo.")
+    quote = Quote.objects.create(
+        job=job, provider=provider, amount_value=amount, asset_code="USD", asset_scale=2
+    )
+    attempt = services.job_quote_approve(job_id=job.pk, quote_id=quote.pk, funder=funder).attempt
+    tasks.generate_link.delay(str(attempt.pk))
+    return attempt
+
+
+def test_a_monthly_budget_pays_within_its_limit_and_falls_back_over_it(stack: Stack) -> None:  # noqa: F811
+    # given a funder with a 100.00 USD monthly budget
+    funder = person("fiona", stack.wallet.wallet_url("fiona"), funder=True)
+    provider = person("pavel", stack.wallet.wallet_url("pavel"), provider=True)
+    # (incoming payments open for 40 days: the wallet's clock will be a month ahead of ours)
+    stack.wallet.settings(incomingPaymentMaxExpirySeconds=60 * 24 * 3600)
+    with stack.worker(threads=4, PAYMENT_INCOMING_PAYMENT_HOURS=str(40 * 24)):
+        budget = set_budget(funder, 10000)
+
+        # when three 30.00 USD quotes are approved
+        paid = [approve(funder, provider, 3000, n) for n in range(3)]
+        for attempt in paid:
+            wait_until(lambda a=attempt: attempt_status(a) == AttemptStatus.SUCCEEDED, 60, "a budget payment")
+
+        # then all three are paid with no consent page
+        assert [
+            (a.payment_url, a.budget_id, a.budget_fallback)
+            for a in PaymentAttempt.objects.filter(pk__in=[p.pk for p in paid])
+        ] == [("", budget.pk, "")] * 3
+        assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == (FUNDER_BALANCE - 9000, 9000)
+
+        # when a fourth is approved, then it falls back to the link, saying why
+        fourth = approve(funder, provider, 3000, 3)
+        wait_until(lambda: attempt_status(fourth) == AttemptStatus.AWAITING_AUTHORIZATION, 60, "the link")
+        fourth.refresh_from_db()
+        assert fourth.budget_fallback == "Your budget has 10.00 USD left this month."
+        assert fourth.payment_url != ""
+        assert stack.wallet.balance("fiona") == FUNDER_BALANCE - 9000
+
+        # when the wallet's clock moves to the next month, then a fifth pays at once
+        stack.wallet.advance_clock(MONTH)
+        fifth = approve(funder, provider, 3000, 4)
+        wait_until(lambda: attempt_status(fifth) == AttemptStatus.SUCCEEDED, 60, "the next month's payment")
+    fifth.refresh_from_db()
+    assert (fifth.payment_url, fifth.budget_fallback) == ("", "")
+    assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == (FUNDER_BALANCE - 12000, 12000)
+    assert budget_status(budget) == Budget.Status.ACTIVE
