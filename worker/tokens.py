@@ -48,10 +48,10 @@ def stored_token(attempt: PaymentAttempt, kind: Kind) -> AccessToken:
 
 
 def using_token(lease: Lease, kind: Kind, call: Callable[[AccessToken], T]) -> T:
-    """`call(token)` with the leased attempt's `kind` token (a payment from a budget: the budget's),
+    """`call(token)` with the leased attempt's `kind` token (a payment its budget pays: the budget's),
     rotated once if the resource server says it is inactive. The new value and manage URL are recorded
     before they are used: the old ones are dead."""
-    if kind == "outgoing" and lease.attempt.budget_id is not None:
+    if kind == "outgoing" and lease.attempt.budget_id is not None and not lease.attempt.budget_fallback:
         return using_budget(lease.attempt.budget_id, call)
     token = stored_token(lease.attempt, kind)
     try:
