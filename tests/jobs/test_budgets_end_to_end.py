@@ -28,17 +28,22 @@ def attempt_status(attempt: PaymentAttempt) -> str:
     return PaymentAttempt.objects.values_list("status", flat=True).get(pk=attempt.pk)
 
 
+def consent(funder: User, link: str) -> None:
+    """The funder's wallet consents (the local wallet's auto-consent) and sends their browser back."""
+    wallet = httpx.get(link, follow_redirects=False, timeout=10)
+    finish = urlsplit(wallet.headers["location"])
+    browser = Client()
+    browser.force_login(funder)
+    assert browser.get(f"{finish.path}?{finish.query}").status_code == 302
+
+
 def set_budget(funder: User, amount: int) -> Budget:
     """The funder sets a monthly budget and consents to it once in their wallet."""
     budget = services.budget_create(funder=funder, amount=amount, interval="P1M", per_job_limit=None)
     tasks.request_budget_grant.delay(str(budget.pk))
     wait_until(lambda: budget_status(budget) == Budget.Status.AWAITING, 60, "the budget's link")
     budget.refresh_from_db()
-    wallet = httpx.get(budget.consent_url, follow_redirects=False, timeout=10)
-    finish = urlsplit(wallet.headers["location"])
-    browser = Client()
-    browser.force_login(funder)
-    assert browser.get(f"{finish.path}?{finish.query}").status_code == 302
+    consent(funder, budget.consent_url)
     wait_until(lambda: budget_status(budget) == Budget.Status.ACTIVE, 60, "the budget to be active")
     return budget
 
@@ -80,8 +85,12 @@ def test_a_monthly_budget_pays_within_its_limit_and_falls_back_over_it(stack: St
         wait_until(lambda: attempt_status(fourth) == AttemptStatus.AWAITING_AUTHORIZATION, 60, "the link")
         fourth.refresh_from_db()
         assert fourth.budget_fallback == "Your budget has 10.00 USD left this month."
-        assert fourth.payment_url != ""
         assert stack.wallet.balance("fiona") == FUNDER_BALANCE - 9000
+
+        # and the funder can still pay it the usual way, consenting in their wallet
+        consent(funder, fourth.payment_url)
+        wait_until(lambda: attempt_status(fourth) == AttemptStatus.SUCCEEDED, 60, "the linked payment")
+        assert stack.wallet.balance("fiona") == FUNDER_BALANCE - 12000
 
         # when the wallet's clock moves to the next month, then a fifth pays at once
         stack.wallet.advance_clock(MONTH)
@@ -89,5 +98,5 @@ def test_a_monthly_budget_pays_within_its_limit_and_falls_back_over_it(stack: St
         wait_until(lambda: attempt_status(fifth) == AttemptStatus.SUCCEEDED, 60, "the next month's payment")
     fifth.refresh_from_db()
     assert (fifth.payment_url, fifth.budget_fallback) == ("", "")
-    assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == (FUNDER_BALANCE - 12000, 12000)
+    assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == (FUNDER_BALANCE - 15000, 15000)
     assert budget_status(budget) == Budget.Status.ACTIVE
