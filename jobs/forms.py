@@ -9,8 +9,9 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.models import User
 
 from jobs import wallets
-from jobs.models import Job, Profile
+from jobs.models import Budget, Job, Profile
 from jobs.money import AmountInvalid, parse_amount
+from jobs.services import BUDGET_PER_JOB
 from payments import WalletAddress
 
 ROLES_REQUIRED = "Choose at least one role: funder, provider, or both."
@@ -159,3 +160,63 @@ class RefundForm(forms.Form):
             return parse_amount(text, self.asset_scale, self.asset_code)
         except AmountInvalid as invalid:
             raise forms.ValidationError(str(invalid)) from invalid
+
+
+# The "in total" choice (a budget's empty interval), named so that the field can still be required.
+TOTAL = "total"
+
+
+class BudgetForm(forms.Form):
+    """A funder's budget: how much, how often it renews, and (optionally) the most one job is paid at once,
+    typed as decimals in their wallet's asset and kept as integer minor units."""
+
+    amount = forms.CharField(max_length=40)
+    interval = forms.ChoiceField(
+        label="How often",
+        choices=[
+            (Budget.Interval.MONTH, "per month"),
+            (Budget.Interval.WEEK, "per week"),
+            (TOTAL, "in total"),
+        ],
+        initial=Budget.Interval.MONTH,
+    )
+    per_job = forms.CharField(required=False, max_length=40)
+
+    def __init__(self, *args: Any, asset_code: str, asset_scale: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asset_code, self.asset_scale = asset_code, asset_scale
+        example = "100" if asset_scale == 0 else "100." + "0" * asset_scale
+        self.fields["amount"].label = f"Budget in {asset_code}"
+        self.fields["amount"].widget.attrs.update({"inputmode": "decimal", "placeholder": example})
+        self.fields["per_job"].label = f"Pay instantly up to (per job, in {asset_code})"
+        self.fields["per_job"].help_text = (
+            "Optional. A job costing more than this asks you to approve it in your wallet as usual. "
+            "Leave it empty to pay any job at once while the budget lasts."
+        )
+        self.fields["per_job"].widget.attrs.update({"inputmode": "decimal"})
+
+    def _parse(self, text: str) -> int:
+        try:
+            return parse_amount(text, self.asset_scale, self.asset_code)
+        except AmountInvalid as invalid:
+            raise forms.ValidationError(str(invalid)) from invalid
+
+    def clean_amount(self) -> int:
+        return self._parse(self.cleaned_data["amount"])
+
+    def clean_per_job(self) -> int | None:
+        text: str = self.cleaned_data["per_job"].strip()
+        return self._parse(text) if text else None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        amount, per_job = cleaned.get("amount"), cleaned.get("per_job")
+        if amount is not None and per_job is not None and per_job > amount:
+            self.add_error("per_job", BUDGET_PER_JOB)
+        return cleaned
+
+    def budget_fields(self) -> dict[str, Any]:
+        """The arguments of `budget_create` besides the funder."""
+        data = self.cleaned_data
+        interval = Budget.Interval.NONE if data["interval"] == TOTAL else data["interval"]
+        return {"amount": data["amount"], "interval": interval, "per_job_limit": data["per_job"]}

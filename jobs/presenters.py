@@ -385,6 +385,25 @@ class PaymentPanel:
         return self._attempt.quote_id if self._attempt and self.can_retry else None
 
     @property
+    def from_budget(self) -> bool:
+        """The funder's budget pays (or paid) this attempt at once, with no wallet step; told to the funder
+        and staff."""
+        attempt = self._attempt
+        return (
+            attempt is not None
+            and self.sees_details
+            and attempt.budget_id is not None
+            and not attempt.budget_fallback
+            and not attempt.payment_url
+        )
+
+    @property
+    def budget_fallback(self) -> str:
+        """Why the funder's budget could not pay this attempt (it went on to the usual link), for the funder
+        and staff."""
+        return self._attempt.budget_fallback if self._attempt and self.sees_details else ""
+
+    @property
     def job_badge(self) -> Badge:
         """The job's badge as this panel sees it (the page's header follows the panel)."""
         return job_badge(self.job.status, self._attempt.status if self._attempt else None)

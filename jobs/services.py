@@ -570,6 +570,11 @@ def budget_finish(
     return Budget.Status.AUTHORIZED
 
 
+def budget_end(budget_id: uuid.UUID | str, reason: str) -> bool:
+    """Ends the budget with `reason` (the reconciler revokes its grant); True when this call ended it."""
+    return states.budget_transition(budget_id, to=Budget.Status.ENDED, end_reason=reason)
+
+
 def budget_revoke(*, budget_id: uuid.UUID | str, funder: User) -> bool:
     """The funder ends their budget; True when this call ended it. The caller enqueues the revocation of
     its grant at the wallet (the reconciler retries it)."""

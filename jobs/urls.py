@@ -14,6 +14,9 @@ urlpatterns = [
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("profile", accounts.profile, name="profile"),
     # Budgets
+    path("budgets", budgets.budget_create, name="budget-create"),
+    path("budgets/<uuid:budget_id>/panel", budgets.budget_panel, name="budget-panel"),
+    path("budgets/<uuid:budget_id>/revoke", budgets.budget_revoke, name="budget-revoke"),
     path("budgets/finish/<uuid:budget_id>", budgets.budget_finish, name="budget-finish"),
     # Jobs and quotes
     path("jobs", jobs.job_list, name="job-list"),

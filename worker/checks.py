@@ -117,6 +117,9 @@ def op_quote(
         raise Mismatch(QUOTE_LIED, f"quote debits {debit} from a {sender.asset_code} wallet")
     same_asset = (debit.asset_code, debit.asset_scale) == (receive.asset_code, receive.asset_scale)
     fee = debit.value - receive.value
+    if same_asset and fee < 0:
+        # A wallet does not pay out more than it takes in one asset: the quote is not what will happen.
+        raise Mismatch(QUOTE_LIED, f"quote debits {debit}, less than it receives {receive}")
     if same_asset and fee * 100 > receive.value * max_fee_percent:
         shown = Amount(fee, debit.asset_code, debit.asset_scale).format()
         raise Mismatch(QUOTE_FEE.format(fee=shown, percent=max_fee_percent), f"fee {fee} on {receive}")

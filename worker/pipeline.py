@@ -34,7 +34,7 @@ from jobs.leases import Lease, LeaseLost, held_for, leased
 from jobs.models import FINAL_STATUSES, Budget, PaymentAttempt
 from jobs.models import AttemptStatus as S
 from jobs.money import format_amount
-from jobs.services import attempt_grant_revoked
+from jobs.services import attempt_grant_revoked, budget_end
 from jobs.wallets import connection_problem
 from marketplace.logs import add_log_context, log_context
 from marketplace.open_payments import open_payments_client
@@ -385,10 +385,18 @@ def budget_refusal(lease: Lease, sender: WalletAddress, debit: Amount) -> str:
 def budget_paid(lease: Lease, sender: WalletAddress, payment: OutgoingPayment) -> bool:
     """The budget's outgoing payment, checked like any (nobody looked at it in a wallet); the attempt
     moves to processing with it."""
-    keep_outgoing_payment(lease, sender, payment)
+    try:
+        keep_outgoing_payment(lease, sender, payment)
+    except checks.Mismatch:
+        # A wallet that answers a budget's payment with another cannot be trusted with the next one.
+        budget_end(str(lease.attempt.budget_id), BUDGET_LIED)
+        raise
     if lease.end(to=S.PROCESSING, authorized_at=timezone.now()):
         log.info("paid from the budget")
     return True
+
+
+BUDGET_LIED = "Your wallet answered a payment from your budget with a different one, so the budget ended."
 
 
 def approved_amount(attempt: PaymentAttempt) -> Amount:

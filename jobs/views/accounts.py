@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from jobs import services
 from jobs.forms import ProfileForm, SignUpForm
 from jobs.http import AuthenticatedRequest
+from jobs.views.budgets import budget_section
 from marketplace import throttle
 
 
@@ -50,11 +51,13 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: AuthenticatedRequest) -> HttpResponse:
-    """Roles and wallet address; a wallet the resolver refuses is shown with its reason, nothing saved."""
+    """Roles and wallet address; a wallet the resolver refuses is shown with its reason, nothing saved.
+    A funder also sees their budget (and asks a worker what it spent, when that figure is stale)."""
     current = services.profile_get_or_create(request.user)
     form = ProfileForm(request.POST or None, profile=current)
     if request.method == "POST" and form.is_valid():
         services.profile_update(user=request.user, **form.profile_fields())
         messages.success(request, "Profile saved.")
         return redirect("profile")
-    return render(request, "jobs/profile.html", {"form": form, "profile": current})
+    budgets = budget_section(request.user, current, refresh=request.method == "GET")
+    return render(request, "jobs/profile.html", {"form": form, "profile": current, **budgets})

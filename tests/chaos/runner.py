@@ -18,11 +18,16 @@ refunds the paid jobs next, and the audit also holds, per refund: at most one su
 one outgoing payment at the provider's wallet that moved money (matched by its `idempotencyId`) and one
 incoming payment at the funder's that received money (by its `attemptId`), money moved exactly for the
 refunds we call refunded, what left the providers equal to the succeeded refund attempts' debits; and per
-job, never more refunded (in the funder's wallet or in our books) than was paid. One JSON line per
-scenario: `{"scenario", "jobs", "paid", "duplicates", "lost", "final_within_s", "leaks", "http_5xx",
-"http_503_during_outage", ...}` (with `refunds`, `refunded`, `refunded_total`, `over_refunded_jobs`…
-for refunds): a 503 with Retry-After to a request made while the scenario had its database down is
-expected, and counted apart; any other 5xx is a failure.
+job, never more refunded (in the funder's wallet or in our books) than was paid. In the `budgets`
+scenario each funder first sets a budget (through the pipeline, consenting on the wallet's page) that fits
+about half of their quotes, and the audit also holds, per funder: what the budget paid never above its
+amount, in our books and in the wallet's (its payments under the budget's grant), exactly the same
+payments on both sides (else counted lost), and as many paid from it as fit; the rest fell back to the
+link, each with its reason. One JSON line per scenario: `{"scenario", "jobs", "paid", "duplicates",
+"lost", "final_within_s", "leaks", "http_5xx", "http_503_during_outage", ...}` (with `refunds`,
+`refunded`, `refunded_total`, `over_refunded_jobs`… for refunds; `paid_from_budget`, `fallbacks`,
+`over_limit_funders`… for budgets): a 503 with Retry-After to a request made while the scenario had its
+database down is expected, and counted apart; any other 5xx is a failure.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -67,7 +73,7 @@ FUNDERS = 10
 PROVIDERS = 10
 FINAL = {"succeeded", "failed", "declined", "expired", "cancelled"}
 # Failpoints the kill scenario crashes workers at (every one before/after an Open Payments call).
-KILL_POINTS = [
+KILL_POINTS = (
     "incoming_payment.before_create",
     "incoming_payment.created",
     "quote.created",
@@ -78,7 +84,15 @@ KILL_POINTS = [
     "outgoing_payment.before_create",
     "outgoing_payment.created",
     "poll.before",
-]
+)
+# Those on the way of a payment a budget pays (no grant of its own).
+BUDGET_KILL_POINTS = (
+    "incoming_payment.created",
+    "quote.created",
+    "outgoing_payment.before_create",
+    "outgoing_payment.created",
+    "poll.before",
+)
 # Short limits so what a killed worker held comes back within the scenario.
 FAST_RECOVERY = {
     "CELERY_VISIBILITY_TIMEOUT": "8",
@@ -111,11 +125,17 @@ class Scenario:
     # Run during the scenario, in a thread, with the live run.
     chaos: Callable[[Run], None] | None = None
     kill_rounds: int = 0
+    # The failpoints `kill_workers` crashes workers at.
+    kill_points: tuple[str, ...] = ()
     # The server `restart` stops and starts again; with "postgres" the database is on a PostgreSQL server
     # of the scenario's own, with "rabbitmq" the broker is a RabbitMQ node of its own.
     restarts: Literal["redis", "postgres", "rabbitmq"] | None = None
     # Once every job is paid, refunds on them in a burst (the chaos then plays on the refunds).
     refunds: bool = False
+    # How many funders share the jobs.
+    funders: int = FUNDERS
+    # Every funder sets a monthly budget first, which fits about half of their quotes (BUDGET_QUOTE each).
+    budgets: bool = False
 
 
 def setup_django(database_url: str, broker_url: str, queue: str | None = None) -> None:
@@ -296,22 +316,26 @@ class Fixture:
     funders: list[str]
     providers: list[str]
     balance: int
+    # Each funder's budget (its amount, and funder name → budget id), in the `budgets` scenario.
+    budget: int = 0
+    budgets: dict[str, str] = field(default_factory=dict)
 
 
 def make_people_and_jobs(run: Run, wallet: Any) -> Fixture:
-    """Funders and providers on the local wallet; `jobs` jobs each with one quote."""
+    """Funders and providers on the local wallet; `jobs` jobs each with one quote (BUDGET_QUOTE each when
+    the funders set budgets, else a random amount)."""
     from django.contrib.auth.models import User
 
     from jobs.models import Job, Profile, Quote
     from jobs.services import api_token_create
 
     tag = uuid.uuid4().hex[:6]
-    count = run.scenario.jobs
-    per_funder = -(-count // FUNDERS)
+    count, funders_count = run.scenario.jobs, run.scenario.funders
+    per_funder = -(-count // funders_count)
     balance = per_funder * 1000 * 3 + 10_000
     funders, providers, keys, users = [], [], {}, {}
     for role, names in (("f", funders), ("p", providers)):
-        for n in range(FUNDERS if role == "f" else PROVIDERS):
+        for n in range(funders_count if role == "f" else PROVIDERS):
             name = f"{role}{n}{tag}"
             wallet.create_wallet(
                 name, asset_code="USD", asset_scale=2, public_name=name, balance=balance if role == "f" else 0
@@ -332,14 +356,14 @@ def make_people_and_jobs(run: Run, wallet: Any) -> Fixture:
             if role == "f":
                 keys[name] = api_token_create(user=user, name="chaos").key
     jobs = Job.objects.bulk_create(
-        [Job(funder=users[funders[i % FUNDERS]], title=f"chaos job {i}") for i in range(count)]
+        [Job(funder=users[funders[i % funders_count]], title=f"chaos job {i}") for i in range(count)]
     )
     quotes = Quote.objects.bulk_create(
         [
             Quote(
                 job=job,
                 provider=users[providers[i % PROVIDERS]],
-                amount_value=random.randint(100, 999),
+                amount_value=BUDGET_QUOTE if run.scenario.budgets else random.randint(100, 999),
                 asset_code="USD",
                 asset_scale=2,
             )
@@ -348,12 +372,14 @@ def make_people_and_jobs(run: Run, wallet: Any) -> Fixture:
     )
     return Fixture(
         jobs=[
-            (job.pk, quote.pk, keys[funders[i % FUNDERS]])
+            (job.pk, quote.pk, keys[funders[i % funders_count]])
             for i, (job, quote) in enumerate(zip(jobs, quotes, strict=True))
         ],
         funders=funders,
         providers=providers,
         balance=balance,
+        # Room for half of each funder's quotes and half of another: the rest race for the last of it.
+        budget=(per_funder // 2) * BUDGET_QUOTE + BUDGET_QUOTE // 2,
     )
 
 
@@ -954,6 +980,134 @@ def audit_refunds(fixture: Fixture, wallet: Any) -> dict[str, Any]:
     }
 
 
+# --- budgets ---------------------------------------------------------------------------------------
+
+# Every quote of the `budgets` scenario: a funder's budget fits a whole number of them and half of another.
+BUDGET_QUOTE = 1000
+# Lost answers at the wallet while the budgets pay (each call's effect is kept; its answer is not): the
+# first two outgoing payments, then a share of every call a budget payment makes.
+BUDGET_DROPS = {
+    "seed": 7,
+    "routes": {
+        "outgoing-payments.create": {"dropNext": 2, "dropRate": 0.15},
+        "outgoing-payments.list": {"dropRate": 0.1},
+        "outgoing-payment-grant.get": {"dropRate": 0.1},
+        "incoming-payments.create": {"dropRate": 0.1},
+        "quotes.create": {"dropRate": 0.1},
+        "outgoing-payments.get": {"dropRate": 0.1},
+    },
+}
+
+
+def budget_chaos(run: Run) -> None:
+    """Once the budgets are active and the approvals begin: lost answers, and workers SIGKILLed at every
+    failpoint."""
+    run.wallet.faults(BUDGET_DROPS)
+    kill_workers(run)
+
+
+def set_budgets(run: Run, fixture: Fixture) -> None:
+    """Each funder sets a monthly budget of `fixture.budget` through the pipeline: its grant asked by a
+    worker, consented to on the wallet's auto-accepting page, the wallet's redirect followed to our finish
+    callback (as the funder, logged in), the grant continued by a worker; returns once every one is active."""
+    import httpx
+    from django.contrib.auth.models import User
+    from django.db import close_old_connections
+    from django.test import Client
+
+    from jobs import services
+    from jobs.models import Budget
+    from worker import tasks
+
+    B = Budget.Status
+    users = {user.username: user for user in User.objects.filter(username__in=fixture.funders)}
+
+    def reach(budget_id: str, status: str) -> None:
+        deadline = time.monotonic() + 60
+        while (now := Budget.objects.values_list("status", "end_reason").get(pk=budget_id))[0] != status:
+            if now[0] == B.ENDED or time.monotonic() > deadline:
+                raise RuntimeError(f"budget {budget_id} is {now}, not {status}")
+            close_old_connections()
+            time.sleep(0.2)
+
+    for name in fixture.funders:
+        budget = services.budget_create(
+            funder=users[name], amount=fixture.budget, interval="P1M", per_job_limit=None
+        )
+        tasks.request_budget_grant.delay(str(budget.pk))
+        fixture.budgets[name] = str(budget.pk)
+    for name, budget_id in fixture.budgets.items():
+        reach(budget_id, B.AWAITING)
+        link = Budget.objects.get(pk=budget_id).consent_url
+        finish = urlsplit(httpx.get(link, follow_redirects=False, timeout=15).headers["location"])
+        browser = Client(raise_request_exception=False)
+        browser.force_login(users[name])
+        back = partial(browser.get, f"{finish.path}?{finish.query}")
+        until_served(run, "budget_callback", back)
+    for budget_id in fixture.budgets.values():
+        reach(budget_id, B.ACTIVE)
+
+
+def audit_budgets(fixture: Fixture, wallet: Any) -> dict[str, Any]:
+    """The budgets against the wallet: per funder, what the budget paid (attempts paid with its token, no
+    fallback) within its amount in our books and in the wallet's (the payments under the budget's grant,
+    matched to our attempts by their `idempotencyId`), exactly those payments on both sides, and as many
+    paid from it as fit (`budget_short_funders`: fewer did, leaving room unused); the fallbacks' reasons."""
+    import re
+
+    from jobs.models import Budget, PaymentAttempt
+
+    job_ids = [job_id for job_id, _, _ in fixture.jobs]
+    attempts = list(
+        PaymentAttempt.objects.filter(job_id__in=job_ids, kind="payment").select_related("job__funder")
+    )
+    by_idempotency = {str(a.idempotency_id): a for a in attempts}
+    budgets = Budget.objects.in_bulk(list(fixture.budgets.values()))
+
+    def from_budget(attempt: Any) -> bool:
+        return attempt.budget_id is not None and not attempt.budget_fallback
+
+    over_limit = wallet_over_limit = short = records_off = 0
+    paid_from_budget = 0
+    for name, budget_id in fixture.budgets.items():
+        budget = budgets[uuid.UUID(budget_id)]
+        mine = [
+            a
+            for a in attempts
+            if a.status == "succeeded" and from_budget(a) and str(a.budget_id) == budget_id
+        ]
+        paid_from_budget += len(mine)
+        jobs = len({a.job_id for a in attempts if a.job.funder.username == name})
+        over_limit += sum(int(a.debit_amount or 0) for a in mine) > budget.amount_value
+        short += len(mine) < min(jobs, budget.amount_value // BUDGET_QUOTE)
+        moved = [p for p in wallet.payments(name)["outgoingPayments"] if moved_money(p)]
+        ours = {
+            p["id"]: by_idempotency.get(str((p.get("metadata") or {}).get("idempotencyId"))) for p in moved
+        }
+        grants = {p["grantId"] for p in moved if ours[p["id"]] is not None and from_budget(ours[p["id"]])}
+        under_budget = [p for p in moved if p["grantId"] in grants]
+        wallet_over_limit += sum(int(p["debitAmount"]["value"]) for p in under_budget) > budget.amount_value
+        records_off += len(grants) > 1 or sorted(
+            str((p.get("metadata") or {}).get("idempotencyId")) for p in under_budget
+        ) != sorted(str(a.idempotency_id) for a in mine)
+    fell_back = [a for a in attempts if a.budget_fallback]
+    reasons = Counter(re.sub(r"\d[\d.,]* [A-Z]{3}", "<amount>", a.budget_fallback) for a in fell_back)
+    return {
+        "records_off": records_off,
+        "budgets": len(budgets),
+        "budget_amount": fixture.budget,
+        "budgets_by_status": dict(sorted(Counter(b.status for b in budgets.values()).items())),
+        "paid_from_budget": paid_from_budget,
+        "paid_by_link_after_fallback": sum(1 for a in fell_back if a.status == "succeeded"),
+        "fallbacks": len(fell_back),
+        "fallback_reasons": dict(reasons.most_common()),
+        "over_limit_funders": over_limit,
+        "wallet_over_limit_funders": wallet_over_limit,
+        "budget_short_funders": short,
+        "budget_records_off_funders": records_off,
+    }
+
+
 class TaskEvents:
     """What Flower shows: the arguments of every task event the workers send, captured from the broker."""
 
@@ -989,7 +1143,7 @@ def leaks(run: Run, fixture: Fixture, events: TaskEvents, private_key_pem: bytes
     logs of every process, the TaskResult rows and the task events (Flower's view of task arguments)."""
     from django_celery_results.models import TaskResult
 
-    from jobs.models import PaymentAttempt
+    from jobs.models import Budget, PaymentAttempt
 
     fields = (
         "access_token",
@@ -1001,6 +1155,11 @@ def leaks(run: Run, fixture: Fixture, events: TaskEvents, private_key_pem: bytes
     )
     attempts = PaymentAttempt.objects.filter(job_id__in=[job_id for job_id, _, _ in fixture.jobs])
     secrets = {value for row in attempts.values_list(*fields) for value in row if value and len(value) >= 8}
+    budgets = Budget.objects.filter(pk__in=list(fixture.budgets.values()))
+    budget_fields = ("access_token", "continue_token", "client_nonce", "interact_nonce", "interact_ref")
+    secrets.update(
+        value for row in budgets.values_list(*budget_fields) for value in row if value and len(value) >= 8
+    )
     key_lines = [line for line in private_key_pem.decode().splitlines() if line and not line.startswith("-")]
     secrets.update(key_lines)
     texts = [
@@ -1032,6 +1191,8 @@ def run_scenario(run: Run) -> dict[str, Any]:
         chaos = threading.Thread(target=scenario.chaos, args=(run,), daemon=True) if scenario.chaos else None
         paying = float("nan")
         try:
+            if scenario.budgets:
+                set_budgets(run, fixture)
             if chaos:
                 chaos.start()
             seconds = drive(run, fixture)
@@ -1052,6 +1213,11 @@ def run_scenario(run: Run) -> dict[str, Any]:
             result["lost"] += refunds.pop("lost")
             result["payments_final_within_s"] = None if paying != paying else round(paying, 1)
             result.update(refunds)
+        if scenario.budgets:
+            budgets = audit_budgets(fixture, wallet)
+            result["lost"] += budgets.pop("records_off")
+            result.update(budgets)
+        if scenario.refunds or scenario.budgets:
             result["answers_dropped"] = {
                 route: n["drop"] for route, n in sorted(injected.items()) if n["drop"]
             }
@@ -1083,7 +1249,8 @@ def kill_workers(run: Run) -> None:
     """Arms every worker at every failpoint still owed a crash; a worker that died at one is restarted
     armed at those still owed, until each point has killed a worker `kill_rounds` times; then plain
     workers finish the run."""
-    owed = Counter({point: run.scenario.kill_rounds for point in KILL_POINTS})
+    kill_points = run.scenario.kill_points or KILL_POINTS
+    owed = Counter({point: run.scenario.kill_rounds for point in kill_points})
     crashes: Counter[str] = Counter()
     markers: dict[int, Path] = {}
 
@@ -1113,7 +1280,7 @@ def kill_workers(run: Run) -> None:
         time.sleep(0.2)
     with run.lock:
         run.counts.update({f"killed_at:{point}": n for point, n in crashes.items()})
-        run.counts["kill_points_missed"] = sum(1 for point in KILL_POINTS if not crashes[point])
+        run.counts["kill_points_missed"] = sum(1 for point in kill_points if not crashes[point])
 
 
 def restart(run: Run) -> None:
@@ -1265,6 +1432,23 @@ def scenarios(short: bool) -> list[Scenario]:
             kill_rounds=n(3, 1),
             refunds=True,
         ),
+        # A few funders, each with a budget fitting about half of their quotes, approve them all at once
+        # (double clicks and replays included) under lost answers, SIGKILLed workers and duplicated
+        # deliveries: the budget pays as many as fit, the rest fall back to the link (auto-consented).
+        Scenario(
+            "budgets",
+            jobs=n(120, 12),
+            funders=n(10, 3),
+            workers=2,
+            concurrency=n(3, 2),
+            timeout=n(400, 150),
+            env={"PIPELINE_DUPLICATE_DELIVERY": "3"},
+            chaos=budget_chaos,
+            kill_rounds=n(2, 1),
+            # Small: only the budget payment's own points (the fallbacks' links are the usual pipeline).
+            kill_points=n(KILL_POINTS, BUDGET_KILL_POINTS),
+            budgets=True,
+        ),
     ]
 
 
@@ -1307,7 +1491,12 @@ def run_alone(scenario: Scenario, base: Path) -> int:
         return 1
     print(json.dumps(line), flush=True)
     failed = line["duplicates"] or line["lost"] or line["leaks"] or line["http_5xx"]
-    return 1 if failed or line.get("over_refunded_jobs") else 0
+    over = (
+        line.get("over_refunded_jobs")
+        or line.get("over_limit_funders")
+        or line.get("wallet_over_limit_funders")
+    )
+    return 1 if failed or over else 0
 
 
 def main(argv: list[str] | None = None) -> int:

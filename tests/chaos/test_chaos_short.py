@@ -1,6 +1,7 @@
 """The chaos scenarios with small N, in `make test`: every one ends with no duplicate, nothing lost, no
 secret in any log, TaskResult or task event, and no 5xx but the 503s answered while its database was
-restarting; no job refunded more than it was paid. `make chaos` runs them full size."""
+restarting; no job refunded more than it was paid; no budget paying more than its limit. `make chaos` runs
+them full size."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def test_every_chaos_scenario_ends_with_nothing_lost_or_doubled() -> None:
         "postgres_restart",
         "rabbitmq_restart",
         "refunds",
+        "budgets",
     ], done.stdout + done.stderr
     for line in lines:
         assert (line["duplicates"], line["lost"], line["leaks"], line["http_5xx"]) == (0, 0, 0, 0), line
@@ -61,4 +63,14 @@ def test_every_chaos_scenario_ends_with_nothing_lost_or_doubled() -> None:
     assert refunds["refunded"] >= (refunds["refunded"] + refunds["refunds_unpaid"]) * 0.9 > 0, refunds
     assert refunds["requests"]["kill_points_missed"] == 0, refunds
     assert refunds["answers_dropped"].get("outgoing-payments.create", 0) >= 2, refunds
+    # and funders racing for the last of their budgets, under SIGKILLs, lost answers and duplicate
+    # deliveries, were paid from the budget as many times as it fits, never above its limit (in our books
+    # or in the wallet's), the rest through the link; every approval paid
+    budgets = next(line for line in lines if line["scenario"] == "budgets")
+    assert (budgets["over_limit_funders"], budgets["wallet_over_limit_funders"]) == (0, 0), budgets
+    assert (budgets["budget_short_funders"], budgets["budget_records_off_funders"]) == (0, 0), budgets
+    assert budgets["paid"] == budgets["paid_from_budget"] + budgets["paid_by_link_after_fallback"], budgets
+    assert budgets["paid_from_budget"] > 0 and budgets["fallbacks"] > 0, budgets
+    assert budgets["requests"]["kill_points_missed"] == 0, budgets
+    assert budgets["answers_dropped"].get("outgoing-payments.create", 0) >= 2, budgets
     assert done.returncode == 0, done.stderr

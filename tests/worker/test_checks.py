@@ -163,3 +163,12 @@ def test_a_refund_quote_other_than_the_agreed_amount_is_refused(quote: Quote, me
     with pytest.raises(Mismatch) as refused:
         checks.op_quote(quote, PROVIDER, INCOMING.id, REFUND, 20, fixed="debit")
     assert str(refused.value) == message
+
+
+def test_a_quote_paying_out_more_than_it_debits_in_one_asset_is_refused() -> None:
+    # given a quote whose debit is below what it says the receiver gets (a negative fee)
+    quote = replace(QUOTE, debit_amount=Amount(1249, "USD", 2))
+    # then it is not what will happen
+    with pytest.raises(Mismatch) as refused:
+        checks.op_quote(quote, FUNDER, INCOMING.id, PRICE, 20)
+    assert str(refused.value) == checks.QUOTE_LIED

@@ -1,0 +1,111 @@
+"""A budget in a real browser: the funder sets a monthly budget on their profile, approves it once on the
+local wallet's consent page, comes back to "Active", then approves a quote and sees the job paid without
+going to the wallet again (issue: "a funder authorizes a spending limit once").
+
+The stack is the one `make demo` brings up (local wallet with a real consent page, demo data, web,
+worker), on free ports with its own SQLite. Screenshots of every step: artifacts/browser/<test>/.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Frame, expect
+
+from marketplace.demo import DEMO_PASSWORD
+from tests.browser.test_newcomer_walk import FIRST_JOB, demo_base_env, tail
+from tests.browser.test_refund_walk import to_the_wallet
+from tests.browser.walk import DESKTOP, PAID_SECONDS, Walk, mark_loaded, still_loaded
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def budget_walk(walk: Walk) -> dict[str, str]:
+    """The funder sets 100.00 USD per month, consents once, and pays the demo's first job from it."""
+    seen: dict[str, str] = {}
+    _context, page = walk.new_page(DESKTOP)
+    walk.log_in(page, where="laptop")
+
+    with walk.step("the funder sets a budget of 100.00 USD per month", page):
+        page.goto(f"{walk.marketplace}/profile")
+        form = page.get_by_role("form", name="Set a budget")
+        form.get_by_label("Budget in USD").fill("100")
+        form.get_by_label("How often").select_option(label="per month")
+        form.get_by_role("button", name="Set budget").click()
+        expect(page.locator(".message-success")).to_contain_text("Budget set")
+        to_the_wallet(walk, page, "Approve in your wallet")
+
+    with walk.step("the funder approves the budget once in the wallet", page):
+        expect(page.get_by_role("heading", name="Approve a payment")).to_be_visible()
+        assert page.locator(".client-name").inner_text().strip() == "Open Jobs Marketplace"
+        seen["consent"] = page.locator(".access").first.inner_text().strip()
+        page.get_by_role("button", name="Accept").click()
+        page.wait_for_url(f"{walk.marketplace}/profile*")
+        mark_loaded(page)
+
+    with walk.step("back on the profile, the budget becomes active without a reload", page):
+        status = page.locator("#budget-panel .panel-status")
+        expect(status).to_have_text(re.compile(r"Active$"), timeout=PAID_SECONDS * 1000)
+        assert still_loaded(page), "the profile was reloaded"
+        expect(page.locator("#budget-panel")).to_contain_text("100.00 USD per month")
+
+    page.goto(f"{walk.marketplace}/jobs")
+    job_url = walk.open_job_to_pay(page)
+    wallet_visits: list[str] = []
+
+    def note_wallet_visit(frame: Frame) -> None:
+        if frame == page.main_frame and frame.url.startswith(walk.wallet):
+            wallet_visits.append(frame.url)
+
+    page.on("framenavigated", note_wallet_visit)
+    with walk.step("the funder approves a quote and sees it paid, without the wallet", page):
+        page.get_by_role("button", name="Approve & pay").first.click()
+        mark_loaded(page)
+        status = page.locator("#payment-panel .panel-status")
+        expect(status).to_have_text(re.compile(r"Paid$"), timeout=PAID_SECONDS * 1000)
+        assert still_loaded(page), "the job page was reloaded"
+        assert page.url.startswith(job_url), page.url
+        expect(page.locator("#payment-panel")).to_contain_text(
+            "Paid from your budget — no wallet step needed"
+        )
+        receipt = page.locator("#payment-panel .receipt")
+        seen["debited"] = receipt.locator("div", has_text="Debited").locator("dd").inner_text().strip()
+    seen["wallet_visits"] = ", ".join(wallet_visits)
+    return seen
+
+
+def test_a_budget_set_once_pays_a_job_without_leaving_the_marketplace(  # type: ignore[no-untyped-def]
+    browser, artifacts: Path, tmp_path: Path
+) -> None:
+    # given the stack of `make demo`: the local wallet asking a person to consent, demo data, web, worker
+    from marketplace.devstack import Stack, bring_up, demo_env
+
+    env = demo_env(
+        demo_base_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    )
+    stack = Stack(env=env, log_dir=tmp_path)
+    try:
+        bring_up(stack, processes=("web", "worker"))
+        walk = Walk(
+            browser,
+            env["PUBLIC_BASE_URL"],
+            env["TESTWALLET_URL"],
+            artifacts,
+            password=DEMO_PASSWORD,
+            job_title=FIRST_JOB,
+        )
+        # when the funder sets a budget, consents once, and approves a quote
+        try:
+            seen = budget_walk(walk)
+        except AssertionError as error:
+            details = "\n".join(f"--- {log.name}\n{tail(log)}" for log in sorted(tmp_path.glob("*.log")))
+            raise AssertionError(f"{error}\nsteps done: {walk.steps}\n{details}") from error
+    finally:
+        stack.stop()
+
+    # then the wallet was asked once, for the budget, and the job was paid from it with no second visit
+    assert "up to 100.00 USD" in seen["consent"] and "P1M" in seen["consent"], seen["consent"]
+    assert seen["wallet_visits"] == ""
+    assert seen["debited"].endswith("USD"), seen
