@@ -329,7 +329,13 @@ def budget_pays(lease: Lease, sender: WalletAddress) -> bool:
     debit = attempt_debit(attempt)
     try:
         if attempt.outgoing_payment_requested_at is None:
-            refusal = budget_refusal(lease, sender, debit)
+            try:
+                refusal = budget_refusal(lease, sender, debit)
+            except OpenPaymentsError as exc:
+                if is_transient(exc):
+                    raise
+                log.warning("budget figures refused: %s", exc)
+                refusal = BUDGET_REFUSED
             if refusal:
                 lease.keep(budget_fallback=refusal)
                 return False

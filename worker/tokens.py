@@ -196,13 +196,16 @@ def renew_budget(budget_id: uuid.UUID | str, *, stale: str) -> AccessToken:
         if budget.access_token != stale:
             return budget_token(budget)
         try:
-            fresh = open_payments_client().tokens.rotate(budget_token(budget))
+            fresh: AccessToken | None = open_payments_client().tokens.rotate(budget_token(budget))
         except (Unauthorized, NotFound):
-            budget_transition(budget.pk, to=Budget.Status.ENDED, end_reason=BUDGET_GONE)
-            raise BudgetGone(BUDGET_GONE) from None
-        budget.access_token, budget.access_token_manage = fresh.value, fresh.manage
-        budget.access_token_expires_at = expiry(fresh)
-        budget.save(
-            update_fields=["access_token", "access_token_manage", "access_token_expires_at", "updated_at"]
-        )
-        return fresh
+            fresh = None
+        if fresh is not None:
+            budget.access_token, budget.access_token_manage = fresh.value, fresh.manage
+            budget.access_token_expires_at = expiry(fresh)
+            budget.save(
+                update_fields=["access_token", "access_token_manage", "access_token_expires_at", "updated_at"]
+            )
+            return fresh
+    # Outside the transaction: raising inside it would roll the ending back.
+    budget_transition(budget_id, to=Budget.Status.ENDED, end_reason=BUDGET_GONE)
+    raise BudgetGone(BUDGET_GONE)

@@ -12,9 +12,12 @@ from django.test import Client
 
 from jobs import services
 from jobs.models import AttemptStatus, Budget, Job, PaymentAttempt, Quote
+from marketplace.open_payments import open_payments_client
 from tests.services import wait_until
 from tests.worker.conftest import FUNDER_BALANCE, Stack, person, stack  # noqa: F401
 from worker import tasks
+from worker.budgets import continuation
+from worker.tokens import BUDGET_GONE
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 MONTH = 31 * 24 * 3600
@@ -100,3 +103,27 @@ def test_a_monthly_budget_pays_within_its_limit_and_falls_back_over_it(stack: St
     assert (fifth.payment_url, fifth.budget_fallback) == ("", "")
     assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == (FUNDER_BALANCE - 15000, 15000)
     assert budget_status(budget) == Budget.Status.ACTIVE
+
+
+def test_a_budget_revoked_at_the_wallet_ends_and_the_approval_falls_back_to_the_link(
+    stack: Stack,  # noqa: F811
+) -> None:
+    # given a funder whose active budget was then revoked in their wallet (not on the marketplace)
+    funder = person("fiona", stack.wallet.wallet_url("fiona"), funder=True)
+    provider = person("pavel", stack.wallet.wallet_url("pavel"), provider=True)
+    with stack.worker():
+        budget = set_budget(funder, 10000)
+        budget.refresh_from_db()
+        open_payments_client().grants.cancel(continuation(budget))
+
+        # when they approve a quote
+        attempt = approve(funder, provider, 3000, 0)
+        wait_until(lambda: attempt_status(attempt) == AttemptStatus.AWAITING_AUTHORIZATION, 60, "the link")
+
+    # then the budget ended saying why, the approval got a link with that reason, and nothing was paid
+    attempt.refresh_from_db()
+    budget.refresh_from_db()
+    assert (budget.status, budget.end_reason) == (Budget.Status.ENDED, BUDGET_GONE)
+    assert attempt.budget_fallback == BUDGET_GONE
+    assert attempt.payment_url != ""
+    assert stack.wallet.balance("fiona") == FUNDER_BALANCE
