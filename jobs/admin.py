@@ -1,6 +1,6 @@
 """Admin pages. Payment attempts and refunds are read-only (their status changes only through
-`jobs.states`), as are a job's payment and refund totals, and no admin page shows a token, a nonce or an
-`interact_ref`."""
+`jobs.states`), as are a job's payment and refund totals and budgets, and no admin page shows a token, a
+nonce or an `interact_ref`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from jobs.models import ApiToken, Job, PaymentAttempt, Profile, Quote, Refund
+from jobs.models import ApiToken, Budget, Job, PaymentAttempt, Profile, Quote, Refund
 
 # Never listed, shown or editable: the grant and payment credentials and the finish-hash inputs.
 ATTEMPT_SECRETS = frozenset(
@@ -19,6 +19,24 @@ ATTEMPT_FIELDS = tuple(
 )
 
 REFUND_FIELDS = tuple(field.name for field in Refund._meta.concrete_fields)
+
+# A budget's grant: its tokens (sealed at rest), the finish-hash inputs, and the one-time links to the
+# funder's wallet (the consent page and the continuation) are never listed, shown or editable.
+BUDGET_SECRETS = frozenset(
+    {
+        "client_nonce",
+        "interact_nonce",
+        "consent_url",
+        "continue_uri",
+        "continue_token",
+        "interact_ref",
+        "access_token",
+        "access_token_manage",
+    }
+)
+BUDGET_FIELDS = tuple(
+    field.name for field in Budget._meta.concrete_fields if field.name not in BUDGET_SECRETS
+)
 
 
 @admin.register(Profile)
@@ -112,6 +130,42 @@ class RefundAdmin(admin.ModelAdmin[Refund]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
+        return False
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin[Budget]):
+    """Budgets as their funders set them; they change only through the marketplace and the worker."""
+
+    list_display = (
+        "id",
+        "funder",
+        "status",
+        "amount_value",
+        "asset_code",
+        "interval",
+        "per_job_limit",
+        "spent_value",
+        "created_at",
+        "ended_at",
+    )
+    list_filter = ("status", "interval", "asset_code")
+    search_fields = ("=id", "funder__username", "sender_wallet")
+    date_hierarchy = "created_at"
+    fields = BUDGET_FIELDS
+    readonly_fields = BUDGET_FIELDS
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Budget]:
+        # Never loaded, so never unsealed: the pages open even while a token's key is missing.
+        return super().get_queryset(request).defer(*BUDGET_SECRETS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Budget | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Budget | None = None) -> bool:
         return False
 
 

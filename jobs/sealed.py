@@ -61,7 +61,12 @@ def unseal(sealed: str) -> str:
 
 def reseal(sealed: str) -> str:
     """The same secret sealed again under the first key."""
-    return sealer().rotate(sealed.encode("ascii")).decode("ascii") if sealed else ""
+    if not sealed:
+        return ""
+    try:
+        return sealer().rotate(sealed.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise Unsealable("a sealed value none of SEALING_KEYS opens") from None
 
 
 class SealedField(models.TextField):  # type: ignore[type-arg]
