@@ -31,7 +31,10 @@ def quote_approve(request: AuthenticatedRequest, job_id: int, quote_id: int) -> 
     attempt = approval.attempt
     if approval.created:
         tasks.generate_link.delay_on_commit(str(attempt.pk))
-        messages.success(request, "Quote approved. Generating your payment link…")
+        if attempt.budget_id:
+            messages.success(request, "Quote approved. Paying it from your budget…")
+        else:
+            messages.success(request, "Quote approved. Generating your payment link…")
     elif attempt.quote_id != quote_id:
         messages.info(request, "A payment for this job is already in progress.")
     else:

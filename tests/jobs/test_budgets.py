@@ -144,3 +144,20 @@ def test_a_stranger_cannot_answer_someone_elses_budget() -> None:
     # then it does not exist for them, and nothing changed
     assert response.status_code == 404
     assert Budget.objects.get(pk=budget.pk).status == "awaiting_authorization"
+
+
+def test_approving_within_an_active_budget_says_it_pays_from_it(tasks) -> None:  # type: ignore[no-untyped-def]
+    # given a funder whose budget is active, and a quote
+    funder = f.funder()
+    budget = services.budget_create(funder=funder, amount=10000, interval="", per_job_limit=None)
+    Budget.objects.filter(pk=budget.pk).update(status=Budget.Status.ACTIVE)
+    quote = f.quote(f.job(funder), f.provider())
+    # when they approve it in the browser
+    response = f.logged_in(funder).post(
+        reverse("quote-approve", kwargs={"job_id": quote.job_id, "quote_id": quote.pk})
+    )
+    # then they are told it is paying from the budget, and its step is enqueued once
+    assert [str(m) for m in response.wsgi_request._messages] == [
+        "Quote approved. Paying it from your budget…"
+    ]
+    tasks.generate_link.assert_called_once_with(str(PaymentAttempt.objects.get().pk))
