@@ -89,7 +89,12 @@ class Lease:
         self._set(fields)
         values: dict[str, Any] = {**self.kept, **fields, **RELEASED}
         self.released = transition(
-            self.attempt.pk, to=to, source=self.status, unless=~Q(lease_owner=self.owner), **values
+            self.attempt.pk,
+            to=to,
+            source=self.status,
+            unless=~Q(lease_owner=self.owner),
+            known=self.attempt,
+            **values,
         )
         if self.released:
             self.attempt.status = to

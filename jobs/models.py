@@ -420,6 +420,30 @@ class Budget(models.Model):
         return f"R/{start}/{self.interval}"
 
 
+class PaymentEvent(models.Model):
+    """One status change of a payment attempt or a refund, written in the same transaction as the change:
+    the outbox webhooks, emails and metrics read (in `id` order, which is commit order per attempt)."""
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # `payment.<status>`, `refund_attempt.<status>` or `refund.<status>`.
+    type = models.CharField(max_length=64)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    attempt = models.ForeignKey(
+        PaymentAttempt, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["created_at"], name="event_created")]
+
+    def __str__(self) -> str:
+        return f"{self.type} of job #{self.job_id}"
+
+
 class GrantToken(models.Model):
     """The access token of a non-interactive grant (incoming payments at one wallet, quotes at one auth
     server), shared by every attempt and worker until shortly before it expires, then rotated."""

@@ -157,6 +157,7 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: User) -> Approval:
                     receiver_wallet=receiver.wallet_id,
                     budget=budget,
                 )
+                states.attempt_event(attempt.pk, attempt.status, attempt)
         except IntegrityError:
             # Another request won the race between our read and our insert.
             live = PaymentAttempt.objects.get(job=job, status__in=LIVE_STATUSES, kind=AttemptKind.PAYMENT)
@@ -345,7 +346,7 @@ def _refund_commit(
     try:
         with transaction.atomic():
             Job.objects.filter(pk=job.pk).update(refunds_committed=F("refunds_committed") + amount)
-            return Refund.objects.create(
+            refund = Refund.objects.create(
                 job=job,
                 payment=paid,
                 amount_value=amount,
@@ -356,6 +357,8 @@ def _refund_commit(
                 status=status,
                 decided_at=timezone.now() if status == Refund.Status.AGREED else None,
             )
+            states.refund_event(refund.pk, status)
+            return refund
     except IntegrityError:
         # Only a refund committed alongside ours (the job row is locked, so never in practice).
         raise ActionRefused(REFUND_RACE) from None
@@ -444,7 +447,7 @@ def _refund_attempt(refund: Refund, paid: PaymentAttempt) -> PaymentAttempt:
         )
     try:
         with transaction.atomic():
-            return PaymentAttempt.objects.create(
+            attempt = PaymentAttempt.objects.create(
                 job_id=refund.job_id,
                 quote=quote,
                 kind=AttemptKind.REFUND,
@@ -452,6 +455,8 @@ def _refund_attempt(refund: Refund, paid: PaymentAttempt) -> PaymentAttempt:
                 sender_wallet=sender.wallet_id,
                 receiver_wallet=receiver.wallet_id,
             )
+            states.attempt_event(attempt.pk, attempt.status, attempt)
+            return attempt
     except IntegrityError:
         return PaymentAttempt.objects.get(refund=refund, status__in=LIVE_STATUSES)
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs.models import FINAL_STATUSES, AttemptKind, Budget, Job, PaymentAttempt, Refund
+from jobs.models import FINAL_STATUSES, AttemptKind, Budget, Job, PaymentAttempt, PaymentEvent, Refund
 from jobs.models import AttemptStatus as S
 
 R = Refund.Status
@@ -44,10 +44,12 @@ def transition(
     to: str,
     source: str | None = None,
     unless: Q | None = None,
+    known: PaymentAttempt | None = None,
     **fields: object,
 ) -> bool:
     """Moves the attempt to `to` (from `source`, or from any status that allows it), setting `fields`;
-    not when the attempt matches `unless` (checked in the same UPDATE).
+    not when the attempt matches `unless` (checked in the same UPDATE). The change is recorded as a
+    `PaymentEvent` in the same transaction (`known`: the attempt as the caller loaded it, saving a read).
 
     True when this call made the change; False when the attempt was not in a status it could move from
     (someone else got there first, or it is already final). Reaching `succeeded` marks, in the same
@@ -64,13 +66,34 @@ def transition(
     change = PaymentAttempt.objects.filter(pk=attempt_id, status__in=expected)
     if unless is not None:
         change = change.exclude(unless)
-    if to != S.SUCCEEDED:
-        return change.update(**values) == 1
     with transaction.atomic():
         changed = change.update(**values) == 1
         if changed:
-            succeeded(attempt_id, now)
+            attempt_event(attempt_id, to, known)
+            if to == S.SUCCEEDED:
+                succeeded(attempt_id, now)
     return changed
+
+
+def attempt_event(attempt_id: uuid.UUID | str, status: str, known: PaymentAttempt | None = None) -> None:
+    """Records that the attempt reached `status` (in the caller's transaction); `known` is the attempt
+    as loaded, when the caller has it (its kind, job and refund never change)."""
+    if known is not None:
+        kind, job_id, refund_id = known.kind, known.job_id, known.refund_id
+    else:
+        kind, job_id, refund_id = PaymentAttempt.objects.values_list("kind", "job_id", "refund_id").get(
+            pk=attempt_id
+        )
+    prefix = "refund_attempt" if kind == AttemptKind.REFUND else "payment"
+    PaymentEvent.objects.create(
+        type=f"{prefix}.{status}", job_id=job_id, attempt_id=attempt_id, refund_id=refund_id, status=status
+    )
+
+
+def refund_event(refund_id: int, status: str) -> None:
+    """Records that the refund reached `status` (in the caller's transaction)."""
+    job_id = Refund.objects.values_list("job_id", flat=True).get(pk=refund_id)
+    PaymentEvent.objects.create(type=f"refund.{status}", job_id=job_id, refund_id=refund_id, status=status)
 
 
 def succeeded(attempt_id: uuid.UUID | str, now: datetime) -> None:
@@ -105,6 +128,8 @@ def refund_transition(refund_id: int, *, to: str, source: str | None = None, **f
     expected = [source] if source is not None else sorted(allowed)
     with transaction.atomic():
         changed = Refund.objects.filter(pk=refund_id, status__in=expected).update(status=to, **fields) == 1
+        if changed:
+            refund_event(refund_id, to)
         if changed and to in RELEASING:
             amount, job_id = Refund.objects.values_list("amount_value", "job_id").get(pk=refund_id)
             Job.objects.filter(pk=job_id).update(refunds_committed=F("refunds_committed") - amount)
