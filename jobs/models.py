@@ -444,6 +444,17 @@ class PaymentEvent(models.Model):
         return f"{self.type} of job #{self.job_id}"
 
 
+class EventCursor(models.Model):
+    """How far one consumer of the events (webhooks, emails, …) has read: the last `PaymentEvent.id`."""
+
+    name = models.CharField(max_length=64, unique=True)
+    last_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at event {self.last_id}"
+
+
 class GrantToken(models.Model):
     """The access token of a non-interactive grant (incoming payments at one wallet, quotes at one auth
     server), shared by every attempt and worker until shortly before it expires, then rotated."""

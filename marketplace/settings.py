@@ -231,6 +231,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile-payments": {"task": "payments.reconcile", "schedule": env_int("RECONCILE_EVERY_SECONDS", 30)},
+    "dispatch-events": {"task": "events.dispatch", "schedule": env_int("EVENTS_DISPATCH_SECONDS", 2)},
 }
 
 # OPEN PAYMENTS

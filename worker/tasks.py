@@ -11,6 +11,7 @@ Task names are stable (ops, Flower and the README refer to them):
 - `budgets.continue_grant`: after that consent, continue the grant: the budget is active.
 - `budgets.revoke`: revoke an ended budget's grant at the funder's wallet.
 - `budgets.refresh_spent`: store what the wallet says an active budget spent this interval.
+- `events.dispatch`: beat's hand-over of new payment events to their consumers (webhooks, emails).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from django.db import close_old_connections, transaction
 from marketplace.errors import DATABASE_AWAY
 from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError, deadline
-from worker import budgets, pipeline, reconciler
+from worker import budgets, events, pipeline, reconciler
 from worker.failpoints import duplicate_deliveries
 
 log = logging.getLogger("worker.tasks")
@@ -189,6 +190,12 @@ def reconcile() -> dict[str, int]:
         for object_id in ids:
             STEPS[task_name].delay(object_id)
     return {name: len(ids) for name, ids in plan.items()}
+
+
+@shared_task(name="events.dispatch", ignore_result=True)
+def dispatch_events() -> dict[str, int]:
+    """Hands the new payment events to their consumers (webhooks, emails…)."""
+    return events.dispatch()
 
 
 @task_prerun.connect
