@@ -4,11 +4,27 @@ nonce or an `interact_ref`."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest
 
-from jobs.models import ApiToken, Budget, Job, PaymentAttempt, Profile, Quote, Refund
+from jobs import webhooks
+from jobs.models import (
+    ApiToken,
+    Budget,
+    Job,
+    PaymentAttempt,
+    Profile,
+    Quote,
+    Refund,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from payments import TransportError, UnsafeURLError
+from worker import tasks
 
 # Never listed, shown or editable: the grant and payment credentials and the finish-hash inputs.
 ATTEMPT_SECRETS = frozenset(
@@ -179,4 +195,113 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
+    """An endpoint's URL must pass the same SSRF guard as the deliveries; its secret is write-only."""
+
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave blank to generate one (shown once after saving) or, when editing, to keep it.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "description", "active")
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            webhooks.policy().check_url(url)
+        except UnsafeURLError as exc:
+            raise forms.ValidationError(f"This URL cannot receive webhooks: {exc}.") from None
+        except TransportError as exc:
+            raise forms.ValidationError(f"This URL's host cannot be resolved: {exc}.") from None
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+    """Integrators' endpoints (docs/webhooks.md). A secret is shown once, when it is generated."""
+
+    form = WebhookEndpointForm
+    list_display = ("id", "url", "description", "active", "created_at")
+    list_filter = ("active",)
+    search_fields = ("url", "description")
+    fields = ("url", "description", "active", "secret")
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[WebhookEndpoint]:
+        # Never loaded, so never unsealed, to list them.
+        return super().get_queryset(request).defer("secret")
+
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool) -> None:
+        typed: str = form.cleaned_data.get("secret") or ""
+        generated = not typed and not change
+        if typed or generated:
+            obj.secret = typed or webhooks.new_secret()
+        super().save_model(request, obj, form, change)
+        if generated:
+            self.message_user(
+                request,
+                f"The endpoint's signing secret is {obj.secret} — copy it now: it is not shown again.",
+                messages.WARNING,
+            )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
+    """The delivery log: read-only, with a resend."""
+
+    list_display = (
+        "id",
+        "endpoint",
+        "event_type",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "endpoint")
+    search_fields = ("=event__event_id", "=event__job__id")
+    date_hierarchy = "created_at"
+    list_select_related = ("endpoint", "event")
+    fields = (
+        "endpoint",
+        "event",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "give_up_at",
+        "created_at",
+        "delivered_at",
+        "payload",
+    )
+    readonly_fields = fields
+    actions = ("resend",)
+
+    @admin.display(description="event")
+    def event_type(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.type
+
+    @admin.action(description="Resend the selected deliveries")
+    def resend(self, request: HttpRequest, queryset: models.QuerySet[WebhookDelivery]) -> None:
+        ids = webhooks.resend(queryset.values_list("pk", flat=True))
+        for pk in ids:
+            tasks.enqueue_webhook(pk)
+        self.message_user(request, f"{len(ids)} deliveries queued to be sent again.", messages.SUCCESS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: WebhookDelivery | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: WebhookDelivery | None = None) -> bool:
         return False

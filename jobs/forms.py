@@ -15,6 +15,7 @@ from jobs.services import BUDGET_PER_JOB
 from payments import WalletAddress
 
 ROLES_REQUIRED = "Choose at least one role: funder, provider, or both."
+EMAIL_HELP = "We write when a payment needs you or is done (link ready, paid, refunds); nothing else."
 WALLET_SHAPE = "Enter your wallet address as a URL (https://…) or a payment pointer ($…)."
 
 
@@ -26,7 +27,9 @@ class SignUpForm(BaseUserCreationForm[User]):
 
     class Meta(BaseUserCreationForm.Meta):
         model = User
-        fields = ("username",)
+        fields = ("username", "email")
+        labels = {"email": "Email (optional)"}
+        help_texts = {"email": EMAIL_HELP}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -50,12 +53,14 @@ class ProfileForm(forms.Form):
         label="Open Payments wallet address",
         help_text="For example https://wallet.example/alice or $wallet.example/alice.",
     )
+    email = forms.EmailField(required=False, label="Email (optional)", help_text=EMAIL_HELP)
 
-    def __init__(self, *args: Any, profile: Profile, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, profile: Profile, email: str = "", **kwargs: Any) -> None:
         initial = {
             "is_funder": profile.is_funder,
             "is_provider": profile.is_provider,
             "wallet_address": profile.wallet_address,
+            "email": email,
         }
         super().__init__(*args, **{**kwargs, "initial": initial})
         self.profile = profile

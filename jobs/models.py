@@ -54,6 +54,9 @@ class Job(models.Model):
     # keeps the first within `paid_amount`, so refunds never add up to more than was paid.
     refunds_committed = models.BigIntegerField(default=0)
     refunded_amount = models.BigIntegerField(default=0)
+    # When the funder's browser last polled the payment panel (at most every PANEL_SEEN_EVERY seconds):
+    # the "link ready" email goes only to a funder who is not on the page (`worker.emails`).
+    funder_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -259,6 +262,9 @@ class PaymentAttempt(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "updated_at"], name="attempt_status_updated"),
+            # The dashboard's figures: attempts approved in a period, and those that finished in it.
+            models.Index(fields=["kind", "created_at"], name="attempt_kind_created"),
+            models.Index(fields=["kind", "status", "finished_at"], name="attempt_kind_status_finished"),
             # The reconciler's look-up of finished attempts whose grant is still to be revoked.
             models.Index(
                 fields=["updated_at"],
@@ -455,6 +461,31 @@ class EventCursor(models.Model):
         return f"{self.name} at event {self.last_id}"
 
 
+class EmailNotice(models.Model):
+    """One email owed to one person about one payment event: written by the `emails` consumer, sent once
+    by the `emails.send` task (`sent_at`). The address is read when it is sent."""
+
+    class Kind(models.TextChoices):
+        LINK_READY = "link_ready", "Payment link ready"
+        PAID = "paid", "Job paid"
+        REFUND_REQUESTED = "refund_requested", "Refund requested"
+        REFUNDED = "refunded", "Refunded"
+
+    event = models.ForeignKey(PaymentEvent, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recipient"], name="one_email_per_event_and_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} email to user {self.recipient_id} about event {self.event_id}"
+
+
 class GrantToken(models.Model):
     """The access token of a non-interactive grant (incoming payments at one wallet, quotes at one auth
     server), shared by every attempt and worker until shortly before it expires, then rotated."""
@@ -488,3 +519,50 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"API token {self.name or self.pk} of {self.user}"
+
+
+class WebhookEndpoint(models.Model):
+    """An integrator's URL that receives every payment event, signed with its secret (`worker.webhooks`;
+    docs/webhooks.md). The secret is sealed at rest and never shown again after it is set."""
+
+    url = models.URLField(max_length=500)
+    secret = SealedField(blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one endpoint: at most one per pair. Its `payload` is the JSON body,
+    made once, so every try and every resend sends the same bytes."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(PaymentEvent, on_delete=models.CASCADE, related_name="+")
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the next try may start; while a try is under way, when its hold on the delivery ends.
+    next_attempt_at = models.DateTimeField()
+    # After this, a failed try ends the delivery (failed) instead of scheduling another.
+    give_up_at = models.DateTimeField()
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} to endpoint {self.endpoint_id}"

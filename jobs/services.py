@@ -59,10 +59,14 @@ def profile_update(
     wallet_id: str,
     asset_code: str,
     asset_scale: int | None,
+    email: str | None = None,
 ) -> Profile:
-    """Saves the user's roles and their resolved wallet; a new wallet ends the budget granted by the old
-    one (its grant is revoked by the reconciler)."""
+    """Saves the user's roles and their resolved wallet (and their email address, unless None); a new
+    wallet ends the budget granted by the old one (its grant is revoked by the reconciler)."""
     with transaction.atomic():
+        if email is not None and email != user.email:
+            user.email = email
+            user.save(update_fields=["email"])
         profile = profile_get_or_create(user)
         if profile.wallet_id != wallet_id:
             budget_end_all(funder=user, reason=BUDGET_WALLET_CHANGED)
@@ -165,12 +169,26 @@ def job_quote_approve(*, job_id: int, quote_id: int, funder: User) -> Approval:
     return Approval(attempt, created=True)
 
 
-def user_create(*, username: str, password: str, is_funder: bool, is_provider: bool) -> User:
-    """Signs a person up with their roles; the wallet comes later, on the profile page."""
+def user_create(*, username: str, password: str, is_funder: bool, is_provider: bool, email: str = "") -> User:
+    """Signs a person up with their roles (and an email address, if they gave one); the wallet comes
+    later, on the profile page."""
     with transaction.atomic():
-        user = User.objects.create_user(username=username, password=password)
+        user = User.objects.create_user(username=username, password=password, email=email)
         Profile.objects.create(user=user, is_funder=is_funder, is_provider=is_provider)
     return user
+
+
+# The funder's browser polls the payment panel every 2 to 5 s; noting it at most this often (seconds)
+# keeps it to one small write now and then (`worker.emails` reads it).
+PANEL_SEEN_EVERY = 5
+
+
+def job_funder_seen(job: Job) -> None:
+    """Notes that the funder's browser is on the job's page now (`Job.funder_seen_at`)."""
+    now = timezone.now()
+    if job.funder_seen_at is None or job.funder_seen_at < now - timedelta(seconds=PANEL_SEEN_EVERY):
+        Job.objects.filter(pk=job.pk).update(funder_seen_at=now)
+        job.funder_seen_at = now
 
 
 NOT_CANCELLABLE = "This payment link can no longer be cancelled."

@@ -5,6 +5,7 @@ from django.urls import path
 
 from jobs import api
 from jobs.views import accounts, budgets, callback, jobs, payments, refunds
+from jobs.views import dashboard as dashboard_views
 
 urlpatterns = [
     path("", jobs.home, name="home"),
@@ -37,6 +38,12 @@ urlpatterns = [
     path("refunds/<int:refund_id>/agree", refunds.refund_agree, name="refund-agree"),
     path("refunds/<int:refund_id>/decline", refunds.refund_decline, name="refund-decline"),
     path("refunds/<int:refund_id>/cancel", refunds.refund_cancel, name="refund-cancel"),
+    # Dashboard
+    path("dashboard", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/figures", dashboard_views.dashboard_figures, name="dashboard-figures"),
+    path("dashboard.csv", dashboard_views.dashboard_csv, name="dashboard-csv"),
+    path("money", dashboard_views.money, name="money"),
+    path("money.csv", dashboard_views.money_csv, name="money-csv"),
     # JSON API
     path("api/jobs/<int:job_id>/quotes/<int:quote_id>/approve", api.quote_approve, name="api-quote-approve"),
     path("api/jobs/<int:job_id>/payment", api.job_payment, name="api-job-payment"),

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from marketplace import metrics
 from payments import OpenPaymentsClient, load_private_key
 from payments.client import ClientConfig
 from payments.safe_http import HostList, check_ca_bundle
@@ -43,6 +44,7 @@ def client_config() -> ClientConfig:
         allowed_http_hosts=frozenset(values["HTTP_HOSTS"]),
         private_hosts=frozenset(values["PRIVATE_HOSTS"]),
         ca_bundle=values["CA_BUNDLE"] or None,
+        on_call=metrics.wallet_call,
     )
 
 

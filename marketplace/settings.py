@@ -140,6 +140,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 # `/healthz` names the workers, the database vendor and the broker only to staff or to a caller sending
 # `Authorization: Bearer <this token>`; everyone else gets up or down.
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+# `/metrics` (Prometheus) answers staff, or a scraper sending `Authorization: Bearer <this token>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # How many failed log-ins (web, admin, API tokens) lock out one account, or one client, for LOCKOUT_MINUTES
 # (failures count for as long). A client is its address; behind a proxy, the last address of the header
 # CLIENT_IP_HEADER (e.g. X-Forwarded-For), the one that proxy appended.
@@ -149,6 +151,22 @@ LOGIN_THROTTLE: dict[str, Any] = {
     "LOCKOUT_MINUTES": env_int("LOGIN_LOCKOUT_MINUTES", 15),
     "CLIENT_IP_HEADER": env_str("CLIENT_IP_HEADER", ""),
 }
+
+# EMAIL (worker.emails: link ready, paid, refund requested, refunded)
+# With EMAIL_HOST, sent through that SMTP server; without it, written to the worker's output (the console
+# backend of `make demo`).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Open Jobs Marketplace <noreply@localhost>")
 
 # INTERNATIONALISATION
 LANGUAGE_CODE = "en-us"
@@ -232,6 +250,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile-payments": {"task": "payments.reconcile", "schedule": env_int("RECONCILE_EVERY_SECONDS", 30)},
     "dispatch-events": {"task": "events.dispatch", "schedule": env_int("EVENTS_DISPATCH_SECONDS", 2)},
+    # The safety net of webhook deliveries whose message was lost (a broker outage, a worker killed).
+    "sweep-webhooks": {"task": "webhooks.sweep", "schedule": 60},
 }
 
 # OPEN PAYMENTS
@@ -273,6 +293,20 @@ PAYMENT_PIPELINE: dict[str, Any] = {
     "MIN_WAIT_MS": env_int("PAYMENT_MIN_WAIT_MS", 1000),
     # A quote in the provider's own asset whose fee is more than this share of the price is refused.
     "MAX_FEE_PERCENT": env_int("PAYMENT_MAX_FEE_PERCENT", 20),
+}
+# Status webhooks to integrators' endpoints (`worker.webhooks`, docs/webhooks.md), seconds.
+WEBHOOKS: dict[str, Any] = {
+    # Endpoint hosts reachable over plain http, and allowed to resolve to private or loopback addresses:
+    # none by default (entries `host` or `host:port`); every other endpoint needs https on public addresses.
+    "HTTP_HOSTS": env_list("WEBHOOK_HTTP_HOSTS", ""),
+    "PRIVATE_HOSTS": env_list("WEBHOOK_PRIVATE_HOSTS", ""),
+    # One try of a delivery as a whole (connect, request, answer headers).
+    "DEADLINE_SECONDS": env_int("WEBHOOK_DEADLINE_SECONDS", 10),
+    # Retries: jittered exponential backoff from RETRY_MIN up to RETRY_MAX, giving up GIVE_UP after the
+    # delivery was made (or resent).
+    "RETRY_MIN_SECONDS": env_int("WEBHOOK_RETRY_MIN_SECONDS", 5),
+    "RETRY_MAX_SECONDS": env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600),
+    "GIVE_UP_SECONDS": env_int("WEBHOOK_GIVE_UP_SECONDS", 86400),
 }
 # The local wallet's admin API, used by the demo data command only.
 TESTWALLET_URL = env_str("TESTWALLET_URL", "http://127.0.0.1:4000")

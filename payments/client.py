@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -78,6 +79,11 @@ class ClientConfig:
     ca_bundle: str | None = None
     http_client: httpx.Client | None = field(default=None, repr=False, compare=False)
     resolver: Resolver = field(default=system_resolver, repr=False, compare=False)
+    # Called after every call with its method, URL, HTTP status (None: no answer) and seconds taken; for
+    # metrics. It must not raise.
+    on_call: Callable[[str, str, int | None, float], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.private_key, Ed25519PrivateKey):
@@ -139,15 +145,20 @@ class HTTPRequester:
             method, url, headers=headers, content=content, params=params, timeout=self.timeout
         )
         shown = f"{method} {redact_url(url)}"
+        started, status = time.monotonic(), None
         try:
             with deadline(self.config.deadline):
                 response = self.http.send(request, auth=self._auth, stream=True, follow_redirects=False)
+                status = response.status_code
                 raw = read_limited(response, self.config.max_response_bytes)
         except httpx.RequestError as exc:
             raise transport_error(exc, method=method, url=url) from None
         except TransportError as exc:
             # Raised by the connect-time check (a failed DNS lookup), before the request was known.
             raise exc.for_request(method, url) from None
+        finally:
+            if self.config.on_call is not None:
+                self.config.on_call(method, url, status, time.monotonic() - started)
         _log.debug("%s -> %s", shown, response.status_code)
         if response.status_code >= 400:
             raise error_from_response(

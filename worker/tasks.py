@@ -12,6 +12,9 @@ Task names are stable (ops, Flower and the README refer to them):
 - `budgets.revoke`: revoke an ended budget's grant at the funder's wallet.
 - `budgets.refresh_spent`: store what the wallet says an active budget spent this interval.
 - `events.dispatch`: beat's hand-over of new payment events to their consumers (webhooks, emails).
+- `webhooks.deliver` / `webhooks.sweep`: one try of a webhook delivery / beat's net for lost ones (both
+  defined in `worker.webhooks`).
+- `emails.send`: one email about a payment event (`worker.emails`), taking the notice's id.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from django.db import close_old_connections, transaction
 from marketplace.errors import DATABASE_AWAY
 from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError, deadline
-from worker import budgets, events, pipeline, reconciler
+from worker import budgets, emails, events, metrics, pipeline, reconciler, webhooks
 from worker.failpoints import duplicate_deliveries
 
 log = logging.getLogger("worker.tasks")
@@ -192,10 +195,20 @@ def reconcile() -> dict[str, int]:
     return {name: len(ids) for name, ids in plan.items()}
 
 
+# The consumers of `events.dispatch` register themselves (and their tasks) when imported, as do the
+# Celery signal hooks that count for Prometheus.
+EVENT_CONSUMERS = (emails,)
+SIGNAL_HOOKS = (metrics,)
+
+
 @shared_task(name="events.dispatch", ignore_result=True)
 def dispatch_events() -> dict[str, int]:
     """Hands the new payment events to their consumers (webhooks, emails…)."""
     return events.dispatch()
+
+
+# The webhook tasks live in `worker.webhooks`; the admin's resend enqueues through this.
+enqueue_webhook = webhooks.enqueue
 
 
 @task_prerun.connect

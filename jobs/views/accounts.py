@@ -42,6 +42,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password1"],
             is_funder=form.cleaned_data["is_funder"],
             is_provider=form.cleaned_data["is_provider"],
+            email=form.cleaned_data.get("email") or "",
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Add your wallet address to start paying or getting paid.")
@@ -54,9 +55,9 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
     """Roles and wallet address; a wallet the resolver refuses is shown with its reason, nothing saved.
     A funder also sees their budget (and asks a worker what it spent, when that figure is stale)."""
     current = services.profile_get_or_create(request.user)
-    form = ProfileForm(request.POST or None, profile=current)
+    form = ProfileForm(request.POST or None, profile=current, email=request.user.email)
     if request.method == "POST" and form.is_valid():
-        services.profile_update(user=request.user, **form.profile_fields())
+        services.profile_update(user=request.user, email=form.cleaned_data["email"], **form.profile_fields())
         messages.success(request, "Profile saved.")
         return redirect("profile")
     budgets = budget_section(request.user, current, refresh=request.method == "GET")

@@ -51,6 +51,8 @@ def payment_panel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     viewer = selectors.job_payment_viewer(job, request.user)
     if viewer is None:
         raise Http404("No such job.")
+    if viewer.is_funder:
+        services.job_funder_seen(job)
     attempt = selectors.job_latest_attempt(job)
     # The session flag is the funder's, but only the funder is ever sent to the link.
     if attempt is not None and viewer.is_funder and request.htmx and one_click.take(request.session, attempt):

@@ -1,0 +1,109 @@
+"""The staff dashboard in a real browser, on a phone: it renders its charts with no request leaving the
+marketplace (every request is routed, and one to any other host fails the test), breaks no rule of the
+Content-Security-Policy, fits the screen, and refreshes its figures by itself."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.utils import timezone
+
+from jobs.models import AttemptStatus, PaymentAttempt
+from tests.browser.walk import CHROMIUM, PHONE
+from tests.jobs import factories as f
+from tests.marketplace.test_csp_in_browser import WATCH, in_a_thread, session_cookie
+from tests.services import require
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHARTS = ("chart-money", "chart-funnel", "chart-reasons", "chart-wallets")
+
+
+def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplace(
+    live_server, artifacts
+) -> None:  # type: ignore[no-untyped-def]
+    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
+    from playwright.sync_api import Route, expect, sync_playwright
+
+    from tests.browser.walk import launch
+
+    # given a day of payments: two paid, one declined, one waiting; and staff who may read them
+    fiona, pavel = f.funder("fiona"), f.provider("pavel")
+    yesterday = timezone.now() - timedelta(days=1)
+    for status in (AttemptStatus.SUCCEEDED, AttemptStatus.SUCCEEDED, AttemptStatus.DECLINED):
+        attempt = f.attempt(f.quote(f.job(fiona), pavel), status, error_code="grant_rejected")
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(
+            created_at=yesterday,
+            link_ready_at=yesterday + timedelta(seconds=3),
+            authorized_at=yesterday + timedelta(seconds=50) if status == AttemptStatus.SUCCEEDED else None,
+            finished_at=yesterday + timedelta(seconds=60),
+        )
+    f.attempt(f.quote(f.job(fiona), pavel), AttemptStatus.AWAITING_AUTHORIZATION)
+    staff = User.objects.create_user("olga", password=f.PASSWORD, is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_paymentattempt"))
+    cookie = session_cookie(staff)
+    base = live_server.url
+    ours = urlsplit(base).netloc
+
+    def one_more_paid() -> None:
+        attempt = f.attempt(f.quote(f.job(fiona), pavel), AttemptStatus.SUCCEEDED)
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(
+            created_at=yesterday, authorized_at=timezone.now(), finished_at=timezone.now()
+        )
+
+    requested: list[str] = []
+    elsewhere: list[str] = []
+
+    def only_the_marketplace(route: Route) -> None:
+        url = route.request.url
+        requested.append(url)
+        if urlsplit(url).netloc != ours:
+            elsewhere.append(url)
+            route.abort()
+            return
+        route.continue_()
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            context.route("**/*", only_the_marketplace)
+            context.add_init_script(WATCH)
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": base}])
+            page = context.new_page()
+            page.clock.install()
+
+            # when staff open the dashboard on a phone
+            page.goto(f"{base}/dashboard")
+            page.wait_for_load_state("networkidle")
+
+            # then every chart is drawn, named, inside the screen, with its numbers in a table
+            for chart in CHARTS:
+                svg = page.locator(f"svg#{chart}")
+                expect(svg).to_be_visible()
+                assert svg.get_attribute("role") == "img"
+                assert svg.locator("title").first.text_content()
+                box = svg.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+            assert page.locator("svg#chart-money rect.chart-paid:not(.chart-key)").count() == 1  # yesterday
+            expect(page.locator("#table-funnel")).to_contain_text("Approved")
+            expect(page.locator('[data-figure="paid"]')).to_have_text("25.00 USD")
+            page.screenshot(path=str(artifacts / "phone.png"), full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+            # and, 30 seconds later, the figures refresh themselves
+            in_a_thread(one_more_paid)
+            page.clock.fast_forward(31_000)
+            expect(page.locator('[data-figure="paid"]')).to_have_text("37.50 USD", timeout=10_000)
+            violations = page.evaluate("window.cspViolations")
+            context.close()
+        finally:
+            browser.close()
+
+    # and no request left the marketplace, nor broke the policy
+    assert elsewhere == []
+    assert any("/dashboard/figures" in url for url in requested)
+    assert violations == []
