@@ -481,6 +481,8 @@ class EmailNotice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "recipient"], name="one_email_per_event_and_person")
         ]
+        # The sweep's look-up of emails still owed.
+        indexes = [models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="email_owed")]
 
     def __str__(self) -> str:
         return f"{self.kind} email to user {self.recipient_id} about event {self.event_id}"

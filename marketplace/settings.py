@@ -252,6 +252,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "dispatch-events": {"task": "events.dispatch", "schedule": env_int("EVENTS_DISPATCH_SECONDS", 2)},
     # The safety net of webhook deliveries whose message was lost (a broker outage, a worker killed).
     "sweep-webhooks": {"task": "webhooks.sweep", "schedule": 60},
+    "sweep-emails": {"task": "emails.sweep", "schedule": 300},
 }
 
 # OPEN PAYMENTS

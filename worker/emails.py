@@ -96,6 +96,31 @@ def enqueue(notice_id: int) -> None:
         log.warning("broker unavailable, email %s not sent: %s", notice_id, type(exc).__name__)
 
 
+# A notice still unsent this long after it was written lost its message (a broker outage when it was
+# enqueued, a worker killed past its retries): beat sends it again, for a day.
+SWEEP_AFTER = timedelta(minutes=15)
+SWEEP_FOR = timedelta(days=1)
+SWEEP_BATCH = 500
+
+
+def sweep() -> int:
+    """Enqueues the notices whose email is owed and whose message was lost; how many."""
+    now = timezone.now()
+    lost = EmailNotice.objects.filter(
+        sent_at__isnull=True, created_at__lt=now - SWEEP_AFTER, created_at__gt=now - SWEEP_FOR
+    )
+    ids = list(lost.order_by("created_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for notice_id in ids:
+        enqueue(notice_id)
+    return len(ids)
+
+
+@shared_task(name="emails.sweep", ignore_result=True)
+def sweep_task() -> int:
+    """Beat's safety net for emails whose message was lost."""
+    return sweep()
+
+
 @shared_task(name="emails.send", bind=True, ignore_result=True, acks_late=True, max_retries=SEND_RETRIES)
 def send(self: Task[..., None], notice_id: int) -> None:
     """Sends the email of one notice, once; retried while the mail server fails."""

@@ -349,3 +349,33 @@ def test_the_profile_shows_saves_and_clears_the_email_address() -> None:
     assert browser.post(reverse("profile"), {**profile, "email": ""}).status_code == 302
     # then each is saved
     assert (changed, User.objects.get(pk=fiona.pk).email) == ("f@example.net", "")
+
+
+def test_an_email_whose_message_was_lost_is_sent_by_the_sweep_once() -> None:
+    # given three paid-job notices owed: one written a moment ago, one whose message was lost 20 minutes
+    # ago, one lost two days ago (given up)
+    funder, provider, _ = paid_job()
+    event = PaymentEvent.objects.order_by("id").last()
+    assert event is not None
+    staff = f.user("sam")
+    staff.email = "sam@example.org"
+    staff.save()
+    owed = [
+        EmailNotice.objects.create(event=event, recipient=person, kind=EmailNotice.Kind.PAID)
+        for person in (funder, provider, staff)
+    ]
+    now = timezone.now()
+    EmailNotice.objects.filter(pk=owed[1].pk).update(created_at=now - timedelta(minutes=20))
+    EmailNotice.objects.filter(pk=owed[2].pk).update(created_at=now - timedelta(days=2))
+    before = len(mail.outbox)
+    # when the sweep runs twice
+    swept = emails.sweep(), emails.sweep()
+    # then only the lost one was sent, once
+    assert swept == (1, 0)
+    assert [m.to for m in mail.outbox[before:]] == [["pavel@example.org"]]
+    assert list(
+        EmailNotice.objects.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    ) == [
+        owed[0].pk,
+        owed[2].pk,
+    ]
