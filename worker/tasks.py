@@ -14,7 +14,8 @@ Task names are stable (ops, Flower and the README refer to them):
 - `events.dispatch`: beat's hand-over of new payment events to their consumers (webhooks, emails).
 - `webhooks.deliver` / `webhooks.sweep`: one try of a webhook delivery / beat's net for lost ones (both
   defined in `worker.webhooks`).
-- `emails.send`: one email about a payment event (`worker.emails`), taking the notice's id.
+- `emails.send` / `emails.sweep`: one email about a payment event (`worker.emails`), taking the notice's
+  id / beat's net for emails whose message was lost.
 """
 
 from __future__ import annotations
