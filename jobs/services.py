@@ -286,19 +286,9 @@ def attempt_finish(
         if not states.transition(attempt.pk, to=status, source=awaiting, error=error):
             raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
         return status
-    field_limit = PaymentAttempt._meta.get_field("interact_ref").max_length or 0
-    if not received_hash or not interact_ref or len(interact_ref) > field_limit:
-        raise FinishRefused("malformed", FINISH_MALFORMED)
-    if not (attempt.client_nonce and attempt.interact_nonce and attempt.sender_auth_server):
-        raise FinishRefused("no_grant", FINISH_NOT_AWAITING)
-    if not verify_finish_hash(
-        received=received_hash,
-        client_nonce=attempt.client_nonce,
-        interact_nonce=attempt.interact_nonce,
-        interact_ref=interact_ref,
-        auth_server=attempt.sender_auth_server,
-    ):
-        raise FinishRefused("bad_hash", FINISH_BAD_HASH)
+    check_consent(
+        attempt, received_hash=received_hash, interact_ref=interact_ref, unknown=FINISH_NOT_AWAITING
+    )
     authorized = states.transition(
         attempt.pk,
         to=AttemptStatus.AUTHORIZED,
@@ -309,6 +299,26 @@ def attempt_finish(
     if not authorized:
         raise FinishRefused("not_awaiting", FINISH_NOT_AWAITING)
     return AttemptStatus.AUTHORIZED
+
+
+def check_consent(
+    holder: PaymentAttempt | Budget, *, received_hash: str, interact_ref: str, unknown: str
+) -> None:
+    """Raises FinishRefused unless `received_hash` is the finish hash of `holder`'s grant (an attempt's or
+    a budget's) for `interact_ref`; `unknown` is the message when it holds no grant."""
+    field_limit = type(holder)._meta.get_field("interact_ref").max_length or 0
+    if not received_hash or not interact_ref or len(interact_ref) > field_limit:
+        raise FinishRefused("malformed", FINISH_MALFORMED)
+    if not (holder.client_nonce and holder.interact_nonce and holder.sender_auth_server):
+        raise FinishRefused("no_grant", unknown)
+    if not verify_finish_hash(
+        received=received_hash,
+        client_nonce=holder.client_nonce,
+        interact_nonce=holder.interact_nonce,
+        interact_ref=interact_ref,
+        auth_server=holder.sender_auth_server,
+    ):
+        raise FinishRefused("bad_hash", FINISH_BAD_HASH)
 
 
 def attempt_expiry(attempt: PaymentAttempt) -> tuple[str, str]:
@@ -573,19 +583,7 @@ def budget_finish(
         ):
             raise FinishRefused("not_awaiting", BUDGET_NOT_AWAITING)
         return Budget.Status.ENDED
-    field_limit = Budget._meta.get_field("interact_ref").max_length or 0
-    if not received_hash or not interact_ref or len(interact_ref) > field_limit:
-        raise FinishRefused("malformed", FINISH_MALFORMED)
-    if not (budget.client_nonce and budget.interact_nonce and budget.sender_auth_server):
-        raise FinishRefused("no_grant", BUDGET_NOT_AWAITING)
-    if not verify_finish_hash(
-        received=received_hash,
-        client_nonce=budget.client_nonce,
-        interact_nonce=budget.interact_nonce,
-        interact_ref=interact_ref,
-        auth_server=budget.sender_auth_server,
-    ):
-        raise FinishRefused("bad_hash", FINISH_BAD_HASH)
+    check_consent(budget, received_hash=received_hash, interact_ref=interact_ref, unknown=BUDGET_NOT_AWAITING)
     if not states.budget_transition(
         budget.pk, to=Budget.Status.AUTHORIZED, source=awaiting, interact_ref=interact_ref
     ):

@@ -133,21 +133,27 @@ def echo(payload: dict[str, object]) -> dict[str, object]:
     return {"echo": payload, "worker": socket.gethostname()}
 
 
-def pipeline_task(step: Callable[[str], pipeline.Next | None]) -> PipelineTask:
-    """The Celery task `payments.<step name>`, taking an attempt id, that runs `step` (see `run_step`)."""
+def step_task(
+    step: Callable[[str], pipeline.Next | None],
+    *,
+    prefix: str = "payments",
+    base: type[PipelineTask] = PipelineTask,
+) -> PipelineTask:
+    """The Celery task `<prefix>.<step name>`, taking the id of what it works on, that runs `step` (see
+    `run_step`)."""
 
-    def run(self: PipelineTask, attempt_id: str, failures: int = 0) -> None:
-        self.run_step(step, attempt_id, failures)
+    def run(self: PipelineTask, object_id: str, failures: int = 0) -> None:
+        self.run_step(step, object_id, failures)
 
     run.__name__, run.__doc__ = step.__name__, step.__doc__
-    task: PipelineTask = shared_task(name=f"payments.{step.__name__}", bind=True, base=PipelineTask)(run)
+    task: PipelineTask = shared_task(name=f"{prefix}.{step.__name__}", bind=True, base=base)(run)
     return task
 
 
-generate_link = pipeline_task(pipeline.generate_link)
-continue_grant = pipeline_task(pipeline.continue_grant)
-poll = pipeline_task(pipeline.poll)
-cancel_grant = pipeline_task(pipeline.cancel_grant)
+generate_link = step_task(pipeline.generate_link)
+continue_grant = step_task(pipeline.continue_grant)
+poll = step_task(pipeline.poll)
+cancel_grant = step_task(pipeline.cancel_grant)
 
 
 class BudgetTask(PipelineTask):
@@ -169,21 +175,10 @@ class BudgetTask(PipelineTask):
         budgets.give_up(str(args[0]), exc)
 
 
-def budget_task(step: Callable[[str], None]) -> BudgetTask:
-    """The Celery task `budgets.<step name>`, taking a budget id, that runs `step`."""
-
-    def run(self: BudgetTask, budget_id: str, failures: int = 0) -> None:
-        self.run_step(step, budget_id, failures)
-
-    run.__name__, run.__doc__ = step.__name__, step.__doc__
-    task: BudgetTask = shared_task(name=f"budgets.{step.__name__}", bind=True, base=BudgetTask)(run)
-    return task
-
-
-request_budget_grant = budget_task(budgets.request_grant)
-continue_budget_grant = budget_task(budgets.continue_grant)
-revoke_budget = budget_task(budgets.revoke)
-refresh_budget_spent = budget_task(budgets.refresh_spent)
+request_budget_grant = step_task(budgets.request_grant, prefix="budgets", base=BudgetTask)
+continue_budget_grant = step_task(budgets.continue_grant, prefix="budgets", base=BudgetTask)
+revoke_budget = step_task(budgets.revoke, prefix="budgets", base=BudgetTask)
+refresh_budget_spent = step_task(budgets.refresh_spent, prefix="budgets", base=BudgetTask)
 
 
 @shared_task(name="payments.reconcile", ignore_result=True)
