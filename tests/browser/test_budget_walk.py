@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Frame, expect
 
 from marketplace.demo import DEMO_PASSWORD
-from tests.browser.test_newcomer_walk import FIRST_JOB, demo_base_env, tail
+from tests.browser.test_newcomer_walk import FIRST_JOB, demo_stack, walk_or_explain
 from tests.browser.test_refund_walk import to_the_wallet
 from tests.browser.walk import DESKTOP, PAID_SECONDS, Walk, mark_loaded, still_loaded
 
@@ -80,14 +80,7 @@ def test_a_budget_set_once_pays_a_job_without_leaving_the_marketplace(  # type: 
     browser, artifacts: Path, tmp_path: Path
 ) -> None:
     # given the stack of `make demo`: the local wallet asking a person to consent, demo data, web, worker
-    from marketplace.devstack import Stack, bring_up, demo_env
-
-    env = demo_env(
-        demo_base_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
-    )
-    stack = Stack(env=env, log_dir=tmp_path)
-    try:
-        bring_up(stack, processes=("web", "worker"))
+    with demo_stack(tmp_path) as env:
         walk = Walk(
             browser,
             env["PUBLIC_BASE_URL"],
@@ -97,13 +90,7 @@ def test_a_budget_set_once_pays_a_job_without_leaving_the_marketplace(  # type: 
             job_title=FIRST_JOB,
         )
         # when the funder sets a budget, consents once, and approves a quote
-        try:
-            seen = budget_walk(walk)
-        except AssertionError as error:
-            details = "\n".join(f"--- {log.name}\n{tail(log)}" for log in sorted(tmp_path.glob("*.log")))
-            raise AssertionError(f"{error}\nsteps done: {walk.steps}\n{details}") from error
-    finally:
-        stack.stop()
+        seen = walk_or_explain(walk, tmp_path, lambda: budget_walk(walk))
 
     # then the wallet was asked once, for the budget, and the job was paid from it with no second visit
     assert "up to 100.00 USD" in seen["consent"] and "P1M" in seen["consent"], seen["consent"]

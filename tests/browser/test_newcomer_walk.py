@@ -18,7 +18,10 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -29,6 +32,7 @@ from tests.browser.walk import Walk
 from tests.services import PYTHON, ROOT, free_port, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+T = TypeVar("T")
 
 # What the test's own stack must not inherit from the machine or from pytest-django.
 NOT_INHERITED = (
@@ -89,10 +93,27 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
-def walk_or_explain(walk: Walk, logs: Path) -> dict[str, str]:
-    """Runs the walk; a failure carries the end of every process log."""
+@contextmanager
+def demo_stack(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The stack of `make demo` (the local wallet asking a person to consent, demo data, web, worker) on
+    free ports with its own SQLite, for the block; its environment."""
+    from marketplace.devstack import Stack, bring_up, demo_env
+
+    env = demo_env(
+        demo_base_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    )
+    stack = Stack(env=env, log_dir=tmp_path)
     try:
-        return walk.run()
+        bring_up(stack, processes=("web", "worker"))
+        yield env
+    finally:
+        stack.stop()
+
+
+def walk_or_explain(walk: Walk, logs: Path, run: Callable[[], T] | None = None) -> T | dict[str, str]:
+    """Runs the walk (or `run`, a walk of its own); a failure carries the end of every process log."""
+    try:
+        return run() if run is not None else walk.run()
     except AssertionError as error:
         details = "\n".join(f"--- {log.name}\n{tail(log)}" for log in sorted(logs.glob("*.log")))
         raise AssertionError(f"{error}\nsteps done: {walk.steps}\n{details}") from error
@@ -108,20 +129,11 @@ def check_what_was_seen(seen: dict[str, str]) -> None:
 
 def test_a_funder_pays_a_job_in_a_real_browser(browser, artifacts: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # given the stack of `make demo`: the local wallet asking a person to consent, demo data, web, worker
-    from marketplace.devstack import Stack, bring_up, demo_env
-
-    env = demo_env(
-        demo_base_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
-    )
-    stack = Stack(env=env, log_dir=tmp_path)
-    try:
-        bring_up(stack, processes=("web", "worker"))
+    with demo_stack(tmp_path) as env:
         walk = newcomer_walk(browser, env["PUBLIC_BASE_URL"], env["TESTWALLET_URL"], artifacts, DEMO_PASSWORD)
 
         # when a person walks from the log-in to the paid job
         seen = walk_or_explain(walk, tmp_path)
-    finally:
-        stack.stop()
 
     # then every step happened, with the same amounts everywhere
     check_what_was_seen(seen)

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from marketplace.demo import DEMO_PASSWORD
-from tests.browser.test_newcomer_walk import FIRST_JOB, demo_base_env, tail
+from tests.browser.test_newcomer_walk import FIRST_JOB, demo_stack, walk_or_explain
 from tests.browser.walk import DESKTOP, LINK_SECONDS, PAID_SECONDS, Walk, mark_loaded, still_loaded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -128,14 +128,7 @@ def refund_walk(walk: Walk) -> dict[str, str]:
 
 def test_a_refund_walked_by_both_people_in_a_real_browser(browser, artifacts: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # given the stack of `make demo`: the local wallet asking a person to consent, demo data, web, worker
-    from marketplace.devstack import Stack, bring_up, demo_env
-
-    env = demo_env(
-        demo_base_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
-    )
-    stack = Stack(env=env, log_dir=tmp_path)
-    try:
-        bring_up(stack, processes=("web", "worker"))
+    with demo_stack(tmp_path) as env:
         walk = Walk(
             browser,
             env["PUBLIC_BASE_URL"],
@@ -145,13 +138,7 @@ def test_a_refund_walked_by_both_people_in_a_real_browser(browser, artifacts: Pa
             job_title=FIRST_JOB,
         )
         # when the funder pays and asks for part back, and the provider agrees and consents
-        try:
-            seen = refund_walk(walk)
-        except AssertionError as error:
-            details = "\n".join(f"--- {log.name}\n{tail(log)}" for log in sorted(tmp_path.glob("*.log")))
-            raise AssertionError(f"{error}\nsteps done: {walk.steps}\n{details}") from error
-    finally:
-        stack.stop()
+        seen = walk_or_explain(walk, tmp_path, lambda: refund_walk(walk))
 
     # then exactly 15.00 USD left the provider's wallet and reached the funder's
     assert (seen["sent"], seen["received"].strip()) == ("15.00 USD", "15.00 USD")
