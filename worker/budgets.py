@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from contextlib import suppress
 from datetime import timedelta
 
 from django.conf import settings
@@ -33,7 +32,7 @@ from payments import (
     Unauthorized,
 )
 from payments.models import Continuation
-from worker.pipeline import RetryLater, is_transient, pacing, plain_reason, wait
+from worker.pipeline import RetryLater, cancel_at_wallet, is_transient, pacing, plain_reason, wait
 from worker.tokens import BudgetGone, expiry, using_budget
 
 log = logging.getLogger("worker.budgets")
@@ -144,13 +143,7 @@ def revoke(budget_id: str) -> None:
     """Revokes an ended budget's grant at the funder's wallet, once (a grant already gone counts as
     revoked); a failure is left to the reconciler."""
     budget = Budget.objects.filter(pk=budget_id, status=B.ENDED, grant_revoked_at__isnull=True).first()
-    if budget is None or not budget.continue_uri:
-        return
-    try:
-        with suppress(Unauthorized, NotFound):
-            open_payments_client().grants.cancel(continuation(budget))
-    except OpenPaymentsError as exc:
-        log.warning("budget grant not revoked yet, left to the reconciler: %s", exc)
+    if budget is None or not budget.continue_uri or not cancel_at_wallet(continuation(budget)):
         return
     if budget_grant_revoked(budget.pk):
         log.info("budget grant revoked")

@@ -631,15 +631,23 @@ def revoke_grant(attempt: PaymentAttempt) -> None:
     revoked; any other failure is logged and left to the reconciler (the attempt's end stands)."""
     if not attempt.continue_uri or attempt.grant_revoked_at is not None:
         return
-    try:
-        with suppress(Unauthorized, NotFound):
-            open_payments_client().grants.cancel(continuation(attempt))
-    except OpenPaymentsError as exc:
-        log.warning("grant not revoked yet, left to the reconciler: %s", exc)
+    if not cancel_at_wallet(continuation(attempt)):
         return
     if attempt_grant_revoked(attempt.pk):
         log.info("grant revoked")
     attempt.grant_revoked_at = timezone.now()
+
+
+def cancel_at_wallet(grant: Continuation) -> bool:
+    """Revokes the grant at its wallet (one already gone counts as revoked); False, logged, when the wallet
+    could not be asked now: the reconciler tries again."""
+    try:
+        with suppress(Unauthorized, NotFound):
+            open_payments_client().grants.cancel(grant)
+    except OpenPaymentsError as exc:
+        log.warning("grant not revoked yet, left to the reconciler: %s", exc)
+        return False
+    return True
 
 
 def ensure_outgoing_payment(lease: Lease, sender: WalletAddress) -> None:

@@ -15,7 +15,7 @@ from jobs.models import AttemptStatus, Budget, Job, PaymentAttempt, Quote
 from marketplace.open_payments import open_payments_client
 from tests.services import wait_until
 from tests.worker.conftest import FUNDER_BALANCE, Stack, person, stack  # noqa: F401
-from worker import tasks
+from worker import budgets, tasks
 from worker.budgets import continuation
 from worker.tokens import BUDGET_GONE
 
@@ -127,3 +127,8 @@ def test_a_budget_revoked_at_the_wallet_ends_and_the_approval_falls_back_to_the_
     assert attempt.budget_fallback == BUDGET_GONE
     assert attempt.payment_url != ""
     assert stack.wallet.balance("fiona") == FUNDER_BALANCE
+
+    # and its revocation, owed once it ended, counts a grant already gone as revoked
+    budgets.revoke(str(budget.pk))
+    budget.refresh_from_db()
+    assert budget.grant_revoked_at is not None
