@@ -119,6 +119,13 @@ def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat"
     env = stack.env
     host, var_dir = env["DEMO_HOST"], Path(env["VAR_DIR"])
     var_dir.mkdir(parents=True, exist_ok=True)
+    if "PROMETHEUS_MULTIPROC_DIR" not in env:
+        # One directory the web and the workers share, so /metrics adds up every process; emptied first,
+        # as prometheus_client asks, since a stopped process's files would count again.
+        metrics_dir = var_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     env["CELERY_BROKER_URL"] = choose_broker(stack)
     stack.run("migrating the database", [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
     wallet_args = ["--host", host, "--port", env["WALLET_PORT"], "--admin"]
