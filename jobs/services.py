@@ -555,14 +555,12 @@ def budget_create(*, funder: User, amount: int, interval: str, per_job_limit: in
         raise ActionRefused(BUDGET_LIVE) from None
 
 
-def budget_end_all(*, funder: User, reason: str) -> list[Budget]:
-    """Ends `funder`'s live budget (if any) with `reason`; the budgets this call ended (their grants are
-    owed a revocation)."""
-    ended = []
-    for budget in Budget.objects.filter(funder=funder).exclude(status=Budget.Status.ENDED):
-        if states.budget_transition(budget.pk, to=Budget.Status.ENDED, end_reason=reason):
-            ended.append(budget)
-    return ended
+def budget_end_all(*, funder: User, reason: str) -> None:
+    """Ends `funder`'s live budget (if any) with `reason` (the reconciler revokes its grant)."""
+    for budget_id in (
+        Budget.objects.filter(funder=funder).exclude(status=Budget.Status.ENDED).values_list("pk", flat=True)
+    ):
+        budget_end(budget_id, reason)
 
 
 def budget_finish(
@@ -600,7 +598,7 @@ def budget_revoke(*, budget_id: uuid.UUID | str, funder: User) -> bool:
     """The funder ends their budget; True when this call ended it. The caller enqueues the revocation of
     its grant at the wallet (the reconciler retries it)."""
     budget = Budget.objects.get(pk=budget_id, funder=funder)
-    return states.budget_transition(budget.pk, to=Budget.Status.ENDED, end_reason=BUDGET_REVOKED)
+    return budget_end(budget.pk, BUDGET_REVOKED)
 
 
 def budget_grant_revoked(budget_id: uuid.UUID | str) -> bool:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from jobs.leases import Lease
 from jobs.models import Budget, GrantToken, PaymentAttempt
-from jobs.states import budget_transition
+from jobs.services import budget_end
 from marketplace.open_payments import open_payments_client
 from payments import AccessToken, InactiveToken, NotFound, Unauthorized
 
@@ -207,5 +207,5 @@ def renew_budget(budget_id: uuid.UUID | str, *, stale: str) -> AccessToken:
             )
             return fresh
     # Outside the transaction: raising inside it would roll the ending back.
-    budget_transition(budget_id, to=Budget.Status.ENDED, end_reason=BUDGET_GONE)
+    budget_end(budget_id, BUDGET_GONE)
     raise BudgetGone(BUDGET_GONE)
