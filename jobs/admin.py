@@ -77,9 +77,21 @@ class QuoteInline(admin.TabularInline[Quote, Job]):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin[Job]):
-    list_display = ("id", "title", "funder", "status", "created_at", "paid_at", "refunded_amount")
+    list_display = (
+        "id",
+        "title",
+        "funder",
+        "status",
+        "budget_value",
+        "budget_asset_code",
+        "deadline",
+        "created_at",
+        "paid_at",
+        "refunded_amount",
+    )
     list_filter = ("status",)
     search_fields = ("title", "funder__username")
+    # The budget is in the funder's wallet asset when they posted: its three fields go together.
     readonly_fields = (
         "status",
         "created_at",
@@ -87,6 +99,9 @@ class JobAdmin(admin.ModelAdmin[Job]):
         "paid_amount",
         "refunds_committed",
         "refunded_amount",
+        "budget_value",
+        "budget_asset_code",
+        "budget_asset_scale",
     )
     inlines = (QuoteInline,)
 

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jobs import presenters, selectors, services
 from jobs.http import AuthenticatedRequest
 from jobs.models import Job, PaymentAttempt, Quote, Refund
-from jobs.money import MAX_MINOR_UNITS, AmountInvalid, Money, format_amount, parse_amount
+from jobs.money import MAX_MINOR_UNITS, AmountInvalid, Money, parse_amount, plain_decimal
 from marketplace import throttle
 from worker import tasks
 
@@ -240,7 +240,7 @@ def _amount(body: dict[str, object], quote: Quote) -> int | None:
             return parse_amount(amount, scale, code)
         except AmountInvalid as invalid:
             raise BadRequest(str(invalid)) from None
-    example = format_amount(10**scale, "", scale)
+    example = plain_decimal(10**scale, scale)
     if not isinstance(amount, dict):
         raise BadRequest(
             f'Send the amount as a string such as "{example}", or as an Open Payments '

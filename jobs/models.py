@@ -57,10 +57,28 @@ class Job(models.Model):
     # When the funder's browser last polled the payment panel (at most every PANEL_SEEN_EVERY seconds):
     # the "link ready" email goes only to a funder who is not on the page (`worker.emails`).
     funder_seen_at = models.DateTimeField(null=True, blank=True)
+    # What the funder means to spend, in their wallet's asset when they posted: a guide for providers, who
+    # quote their own price. All three are set, or none.
+    budget_value = models.BigIntegerField(null=True, blank=True)
+    budget_asset_code = models.CharField(max_length=16, null=True, blank=True)
+    budget_asset_scale = models.PositiveSmallIntegerField(null=True, blank=True)
+    deadline = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    budget_value__isnull=True, budget_asset_code__isnull=True, budget_asset_scale__isnull=True
+                )
+                | Q(
+                    budget_value__isnull=False,
+                    budget_value__gt=0,
+                    budget_asset_code__isnull=False,
+                    budget_asset_scale__isnull=False,
+                ),
+                name="job_budget_complete",
+            ),
             models.CheckConstraint(
                 condition=Q(refunds_committed=0)
                 | Q(

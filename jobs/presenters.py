@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import segno
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from jobs.models import AttemptStatus as S
@@ -142,6 +146,13 @@ def attempt_receive(attempt: PaymentAttempt) -> Money | None:
     return Money(attempt.receive_amount, attempt.receive_asset_code, attempt.receive_asset_scale)
 
 
+def attempt_received(attempt: PaymentAttempt) -> Money | None:
+    """What reached the receiver's wallet by the wallet's own count, else what its quote promised."""
+    if attempt.received_amount is not None and attempt.receive_asset_scale is not None:
+        return Money(attempt.received_amount, attempt.receive_asset_code, attempt.receive_asset_scale)
+    return attempt_receive(attempt)
+
+
 def attempt_error(attempt: PaymentAttempt) -> str | None:
     """Why a final attempt did not pay, in plain words; None while it may still pay or once it paid."""
     if attempt.status not in DEFAULT_ERRORS:
@@ -159,7 +170,9 @@ def qr_svg(url: str, title: str = "QR code of the payment link") -> SafeString:
     """The URL as an inline SVG QR code named `title` (segno escapes nothing of ours: the URL is only
     encoded)."""
     svg = segno.make(url, error="m").svg_inline(scale=4, border=2, title=title)
-    return mark_safe(svg)  # noqa: S308 - segno writes this markup; the URL is drawn, never inserted as text
+    # An image to assistive technology, named like its <title> (which alone not every reader announces).
+    named = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)
+    return mark_safe(named)  # noqa: S308 - segno writes this markup; the URL is drawn, never inserted as text
 
 
 @dataclass(frozen=True)
@@ -267,6 +280,12 @@ class AttemptView:
     def can_retry(self) -> bool:
         return self.viewer_is_payer and self.state in FINAL and self.state != S.SUCCEEDED
 
+    @property
+    def tone(self) -> str:
+        """How an unpaid end is styled: `neutral` when the payer chose it or time ran out (cancelled,
+        declined, expired), `problem` when something failed."""
+        return "problem" if self.state == S.FAILED else "neutral"
+
 
 @dataclass(frozen=True)
 class PaymentPanel:
@@ -329,6 +348,18 @@ class PaymentPanel:
         return self._view.receive if self._view else None
 
     @property
+    def rate(self) -> str:
+        """The exchange rate the wallet quoted, fees included, when the funder pays in another asset."""
+        debit, receive = self.debit, self.receive
+        if debit is None or receive is None or debit.asset_code == receive.asset_code or debit.value <= 0:
+            return ""
+        return exchange_rate(debit, receive)
+
+    @property
+    def payee_name(self) -> str:
+        return display_name(self._attempt.quote.provider) if self._attempt else ""
+
+    @property
     def shows_amounts(self) -> bool:
         return self.sees_details or self.pays_viewer
 
@@ -373,12 +404,22 @@ class PaymentPanel:
     @property
     def receipt(self) -> Receipt | None:
         if self._attempt and self.state == S.SUCCEEDED and (self.sees_details or self.pays_viewer):
-            return Receipt(self._attempt, full=self.sees_details)
+            return Receipt(self._attempt, self.viewer)
         return None
 
     @property
     def can_retry(self) -> bool:
         return self._view is not None and self._view.can_retry
+
+    @property
+    def tone(self) -> str:
+        return self._view.tone if self._view else "neutral"
+
+    @property
+    def shown_state(self) -> str:
+        """The state the panel is styled by: a provider never learns how the funder's unpaid attempts
+        ended."""
+        return "none" if not self.sees_details and self.state in DEFAULT_ERRORS else self.state
 
     @property
     def retry_quote_id(self) -> int | None:
@@ -528,13 +569,74 @@ class AttemptRow:
         return self._attempt.finished_at
 
 
+def display_name(user: AbstractBaseUser) -> str:
+    """How a person is named to others: their full name, else their username."""
+    full = user.get_full_name() if isinstance(user, User) else ""
+    return full or user.get_username()
+
+
+def receipt_number(attempt: PaymentAttempt) -> str:
+    """The receipt's number, the same on every copy: "R-20261202-3F9A2C1B" (the day the payment started
+    and the start of its attempt's id)."""
+    return f"R-{attempt.created_at:%Y%m%d}-{attempt.pk.hex[:8].upper()}"
+
+
+def exchange_rate(debit: Money, receive: Money) -> str:
+    """ "1 USD = 0.9070 EUR": what one unit the payer sent bought in the receiver's asset, fees included
+    (shown only; money is never computed from it)."""
+    units = (Decimal(receive.value).scaleb(-receive.asset_scale)) / Decimal(debit.value).scaleb(
+        -debit.asset_scale
+    )
+    return f"1 {debit.asset_code} = {units.quantize(Decimal('0.0001'))} {receive.asset_code}"
+
+
 @dataclass(frozen=True)
 class Receipt:
-    """What a paid attempt moved, between which wallets, and when: in `full` for the funder and staff;
-    for the provider it paid, what they received, in which wallet, and when."""
+    """A paid attempt as its receipt tells it, to one viewer: who paid whom how much for what, and when,
+    first; the wallets' records after. The funder and staff see everything; the provider it paid sees
+    what they received, from whom, and their own wallet."""
 
     _attempt: PaymentAttempt
-    full: bool
+    viewer: PaymentViewer
+
+    @property
+    def full(self) -> bool:
+        return self.viewer.sees_details
+
+    @property
+    def number(self) -> str:
+        return receipt_number(self._attempt)
+
+    @property
+    def job_title(self) -> str:
+        return self._attempt.job.title
+
+    @property
+    def payer_name(self) -> str:
+        return display_name(self._attempt.job.funder)
+
+    @property
+    def payee_name(self) -> str:
+        return display_name(self._attempt.quote.provider)
+
+    @property
+    def viewer_paid(self) -> bool:
+        return self.viewer.is_funder
+
+    @property
+    def viewer_was_paid(self) -> bool:
+        return self.viewer.is_paid_by(self._attempt)
+
+    @property
+    def summary(self) -> str:
+        """ "You paid Pavel Provider $45.00 for “Logo”, 2 Dec 2026." in the viewer's words."""
+        received, title = self.received, self.job_title
+        day = f"{self.paid_at:%-d %b %Y}" if self.paid_at else ""
+        if self.viewer_paid:
+            return f"You paid {self.payee_name} {received} for “{title}”, {day}."
+        if self.viewer_was_paid:
+            return f"You were paid {received} by {self.payer_name} for “{title}”, {day}."
+        return f"{self.payer_name} paid {self.payee_name} {received} for “{title}”, {day}."
 
     @property
     def debited(self) -> Money | None:
@@ -544,10 +646,25 @@ class Receipt:
 
     @property
     def received(self) -> Money | None:
-        attempt = self._attempt
-        if attempt.received_amount is not None and attempt.receive_asset_scale is not None:
-            return Money(attempt.received_amount, attempt.receive_asset_code, attempt.receive_asset_scale)
-        return attempt_receive(attempt)
+        return attempt_received(self._attempt)
+
+    @property
+    def fee(self) -> Money | None:
+        """What the funder's wallet charged on top, when both sides hold the same asset."""
+        debit, received = self.debited, self.received
+        if debit is None or received is None or debit.asset_code != received.asset_code:
+            return None
+        if debit.asset_scale != received.asset_scale or debit.value <= received.value:
+            return None
+        return Money(debit.value - received.value, debit.asset_code, debit.asset_scale)
+
+    @property
+    def rate(self) -> str:
+        """The exchange rate, fees included, when the funder paid in another asset than the provider's."""
+        debit, received = self.debited, self.received
+        if debit is None or received is None or debit.asset_code == received.asset_code:
+            return ""
+        return exchange_rate(debit, received) if debit.value > 0 else ""
 
     @property
     def sender_wallet(self) -> str:
@@ -846,7 +963,7 @@ class RefundReceipt:
 
     @property
     def received(self) -> Money | None:
-        return Receipt(self._attempt, full=True).received
+        return attempt_received(self._attempt)
 
     @property
     def sender_wallet(self) -> str:

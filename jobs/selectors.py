@@ -4,29 +4,81 @@ attempts (writes are in `jobs.services`)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TypedDict
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django_stubs_ext import WithAnnotations
 
 from jobs.models import LIVE_STATUSES, AttemptKind, AttemptStatus, Job, PaymentAttempt, Quote, Refund
+from jobs.money import Money
 
 
-class LatestAttemptStatus(TypedDict):
+class JobListed(TypedDict):
     latest_attempt_status: str | None
+    quote_count: int
 
 
-def job_list() -> QuerySet[WithAnnotations[Job, LatestAttemptStatus]]:
-    """Every job, newest first, each with the status of its newest payment attempt as
-    `latest_attempt_status`."""
+# The job list's tabs besides "all": which jobs each shows (`job_list`).
+JOB_TABS = ("open", "awaiting", "paid", "mine")
+
+
+def job_list(
+    *, tab: str = "all", search: str = "", user: AbstractBaseUser | None = None
+) -> QuerySet[WithAnnotations[Job, JobListed]]:
+    """Jobs newest first, each with the status of its newest payment attempt (`latest_attempt_status`)
+    and its number of quotes (`quote_count`).
+
+    `tab` keeps the open jobs with no payment under way ("open"), those with one ("awaiting"), the paid
+    ones ("paid") or those `user` posted or quoted on ("mine"); any other value keeps every job. `search`
+    keeps the jobs whose title or description holds it, in any case."""
     newest = (
         PaymentAttempt.objects.filter(job=OuterRef("pk"), kind=AttemptKind.PAYMENT)
         .order_by("-created_at")
         .values("status")[:1]
     )
-    return Job.objects.select_related("funder").annotate(latest_attempt_status=Subquery(newest))
+    quotes = Quote.objects.filter(job=OuterRef("pk")).order_by().values("job").annotate(n=Count("pk"))
+    jobs = Job.objects.select_related("funder").annotate(
+        latest_attempt_status=Subquery(newest),
+        quote_count=Coalesce(Subquery(quotes.values("n")), 0),
+    )
+    if search:
+        jobs = jobs.filter(Q(title__icontains=search) | Q(description__icontains=search))
+    paying = Q(latest_attempt_status__in=LIVE_STATUSES)
+    if tab == "open":
+        return jobs.filter(Q(latest_attempt_status__isnull=True) | ~paying, status=Job.Status.OPEN)
+    if tab == "awaiting":
+        return jobs.filter(paying, status=Job.Status.OPEN)
+    if tab == "paid":
+        return jobs.filter(status=Job.Status.PAID)
+    if tab == "mine":
+        if user is None:
+            return jobs.none()
+        quoted = Exists(Quote.objects.filter(job=OuterRef("pk"), provider_id=user.pk))
+        return jobs.filter(Q(funder_id=user.pk) | quoted)
+    return jobs
+
+
+def job_lowest_quotes(job_ids: Collection[int]) -> dict[int, list[Money]]:
+    """The lowest quote on each of these jobs in each asset it was quoted in (by asset code); jobs without
+    a quote are left out. One query, none for no job."""
+    if not job_ids:
+        return {}
+    lowest = (
+        Quote.objects.filter(job_id__in=job_ids)
+        .values("job_id", "asset_code", "asset_scale")
+        .annotate(value=Min("amount_value"))
+        .order_by("job_id", "asset_code", "asset_scale")
+    )
+    prices: dict[int, list[Money]] = {}
+    for row in lowest:
+        prices.setdefault(row["job_id"], []).append(
+            Money(row["value"], row["asset_code"], row["asset_scale"])
+        )
+    return prices
 
 
 def job_follows_payment(job: Job, user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -77,9 +129,13 @@ def job_quotes_for(job: Job, user: AbstractBaseUser) -> QuerySet[Quote]:
 
 def job_attempts_for(job: Job, viewer: PaymentViewer) -> QuerySet[PaymentAttempt]:
     """The job's attempts `viewer` may see, payments and refunds in one timeline, newest first: all of
-    them for the funder and staff, those paying (or paying back) their own quotes for a provider."""
+    them for the funder and staff; for a provider, the refunds they pay back and the payments of their
+    own quotes that paid or are under way (how the funder's other attempts ended is the funder's)."""
     attempts = job.attempts.select_related("quote", "refund").order_by("-created_at")
-    return attempts if viewer.sees_details else attempts.filter(quote_id__in=viewer.quote_ids)
+    if viewer.sees_details:
+        return attempts
+    shown = Q(kind=AttemptKind.REFUND) | Q(status__in=[*LIVE_STATUSES, AttemptStatus.SUCCEEDED])
+    return attempts.filter(shown, quote_id__in=viewer.quote_ids)
 
 
 def attempt_get(attempt_id: uuid.UUID) -> PaymentAttempt | None:

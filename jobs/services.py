@@ -7,7 +7,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -42,6 +42,7 @@ NO_PROVIDER_WALLET = "The provider has no wallet address yet, so they cannot be 
 NOT_A_PROVIDER = "Only providers can quote on jobs."
 OWN_JOB = "You cannot quote on your own job."
 NOT_A_FUNDER = "Only funders can post jobs."
+BUDGET_NEEDS_WALLET = "Add your wallet on your profile to set a budget."
 
 
 def profile_get_or_create(user: User) -> Profile:
@@ -77,11 +78,30 @@ def profile_update(
     return profile
 
 
-def job_create(*, funder: User, title: str, description: str) -> Job:
-    """Posts a job for `funder`."""
-    if not profile_get_or_create(funder).is_funder:
+def job_create(
+    *,
+    funder: User,
+    title: str,
+    description: str,
+    budget_value: int | None = None,
+    deadline: date | None = None,
+) -> Job:
+    """Posts a job for `funder`; its budget (if any) is in minor units of the funder's wallet asset."""
+    profile = profile_get_or_create(funder)
+    if not profile.is_funder:
         raise ActionRefused(NOT_A_FUNDER)
-    return Job.objects.create(funder=funder, title=title, description=description)
+    budget: dict[str, object] = {}
+    if budget_value is not None:
+        if profile.asset_scale is None:
+            raise ActionRefused(BUDGET_NEEDS_WALLET)
+        budget = {
+            "budget_value": budget_value,
+            "budget_asset_code": profile.asset_code,
+            "budget_asset_scale": profile.asset_scale,
+        }
+    return Job.objects.create(
+        funder=funder, title=title, description=description, deadline=deadline, **budget
+    )
 
 
 def quote_create(*, job: Job, provider: User, amount_value: int, note: str) -> Quote:

@@ -14,6 +14,14 @@ urlpatterns = [
     path("login", accounts.LoginView.as_view(), name="login"),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("profile", accounts.profile, name="profile"),
+    path("password-reset", accounts.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/sent", accounts.password_reset_sent, name="password-reset-sent"),
+    path(
+        "password-reset/<uidb64>/<token>",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("password-reset/done", accounts.password_reset_done, name="password-reset-done"),
     # Budgets
     path("budgets", budgets.budget_create, name="budget-create"),
     path("budgets/<uuid:budget_id>/panel", budgets.budget_panel, name="budget-panel"),

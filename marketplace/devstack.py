@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from marketplace.demo import DEMO_PASSWORD
+from marketplace.demo import DEMO_PASSWORD, RATES, STAFF_USERNAME
 from marketplace.flower import DEMO_FLAG
 from marketplace.processes import (
     ENTRY_POINTS,
@@ -100,6 +100,8 @@ def demo_env(base: dict[str, str]) -> dict[str, str]:
     """The environment every process of the demo runs with."""
     env = dict(base)
     env.setdefault("DEBUG", "1")
+    # DEBUG's technical error pages list settings and URL patterns: the demo shows the site's own.
+    env.setdefault("ERROR_PAGES", "1")
     # The demo is watched in Flower: every task carries its name from the moment it is sent, not only
     # once Flower has turned the workers' events on.
     env.setdefault("CELERY_TASK_EVENTS", "true")
@@ -130,6 +132,8 @@ def bring_up(stack: Stack, processes: tuple[str, ...] = ("web", "worker", "beat"
     stack.run("migrating the database", [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
     wallet_args = ["--host", host, "--port", env["WALLET_PORT"], "--admin"]
     wallet_args += ["--state", str(var_dir / "testwallet.json")]
+    for rate in RATES:
+        wallet_args += ["--rate", rate]
     if env.get("DEMO_AUTO_CONSENT"):
         wallet_args += ["--auto-consent", env["DEMO_AUTO_CONSENT"]]
     stack.start(
@@ -178,6 +182,7 @@ def main() -> int:
         say(f"flower:      http://{host}:{env['FLOWER_PORT']}/")
         say(f"wallet:      {env['TESTWALLET_URL']}/  (the local Open Payments wallet you pay from)")
         say(f"log in as funder (or provider), password {DEMO_PASSWORD}")
+        say(f"staff log-in: {STAFF_USERNAME}, password {DEMO_PASSWORD}  (dashboard: {web}/dashboard)")
         say("press Ctrl-C to stop everything")
         while not stopping:
             ended = stack.exited()

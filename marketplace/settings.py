@@ -56,7 +56,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "marketplace.logs.RequestContextMiddleware",
+    "marketplace.errors.ErrorPages",
 ]
+# The site's own 404 and 500 pages even with DEBUG on (`make demo` turns it on); without DEBUG they are
+# always the site's own.
+ERROR_PAGES = env_bool("ERROR_PAGES", False)
 
 ROOT_URLCONF = "marketplace.urls"
 WSGI_APPLICATION = "marketplace.wsgi.application"
@@ -152,9 +156,9 @@ LOGIN_THROTTLE: dict[str, Any] = {
     "CLIENT_IP_HEADER": env_str("CLIENT_IP_HEADER", ""),
 }
 
-# EMAIL (worker.emails: link ready, paid, refund requested, refunded)
-# With EMAIL_HOST, sent through that SMTP server; without it, written to the worker's output (the console
-# backend of `make demo`).
+# EMAIL (worker.emails: link ready, paid, refund requested, refunded; the web process: password resets)
+# With EMAIL_HOST, sent through that SMTP server; without it, written to the output of the process sending
+# it, the worker's or the web process's (the console backend of `make demo`).
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -167,6 +171,8 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Open Jobs Marketplace <noreply@localhost>")
+# How long an emailed password-reset link works (seconds); it works once in any case.
+PASSWORD_RESET_TIMEOUT = 60 * 60
 
 # INTERNATIONALISATION
 LANGUAGE_CODE = "en-us"

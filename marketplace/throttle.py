@@ -48,7 +48,9 @@ class Subject:
     limit: int
 
 
-def _subject(kind: str, value: str, limit: int) -> Subject:
+def subject(kind: str, value: str, limit: int) -> Subject:
+    """What is counted under `kind` (an account, a client, a reset email) for `value`, by a key that
+    does not reveal it."""
     digest = salted_hmac("marketplace.throttle", f"{kind}:{value}", algorithm="sha256").hexdigest()
     return Subject(key=digest, limit=limit)
 
@@ -59,7 +61,7 @@ def _config(name: str) -> Any:
 
 def account(username: str) -> Subject:
     """The account a log-in names (whether or not it exists; case does not matter)."""
-    return _subject("account", username.strip().casefold(), _config("ACCOUNT_FAILURES"))
+    return subject("account", username.strip().casefold(), _config("ACCOUNT_FAILURES"))
 
 
 def client_address(request: HttpRequest) -> str:
@@ -75,7 +77,7 @@ def client_address(request: HttpRequest) -> str:
 
 def client(request: HttpRequest) -> Subject:
     """The client a request comes from."""
-    return _subject("client", client_address(request), _config("CLIENT_FAILURES"))
+    return subject("client", client_address(request), _config("CLIENT_FAILURES"))
 
 
 def lockout(*subjects: Subject, now: datetime | None = None) -> Lockout | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from jobs.money import format_amount
 from payments import Amount, IncomingPayment, OutgoingPayment, WalletAddress
 from payments.models import Quote as OpenPaymentsQuote
 
@@ -121,7 +122,7 @@ def op_quote(
         # A wallet does not pay out more than it takes in one asset: the quote is not what will happen.
         raise Mismatch(QUOTE_LIED, f"quote debits {debit}, less than it receives {receive}")
     if same_asset and fee * 100 > receive.value * max_fee_percent:
-        shown = Amount(fee, debit.asset_code, debit.asset_scale).format()
+        shown = format_amount(fee, debit.asset_code, debit.asset_scale)
         raise Mismatch(QUOTE_FEE.format(fee=shown, percent=max_fee_percent), f"fee {fee} on {receive}")
 
 

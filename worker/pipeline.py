@@ -782,11 +782,7 @@ def settle(lease: Lease) -> Next | None:
         )
         if outgoing.failed:
             stopped = outgoing.sent_amount
-            lease.end(
-                to=S.FAILED,
-                sent_amount=stopped.value,
-                error=f"Your wallet stopped the payment after sending {stopped.format()}.",
-            )
+            lease.end(to=S.FAILED, sent_amount=stopped.value, **wallet_stopped(attempt, stopped))
             return None
         sent = outgoing.sent_amount.value
         lease.keep(sent_amount=sent)
@@ -812,6 +808,29 @@ def settle(lease: Lease) -> Next | None:
         return None
     lease.keep(received_amount=incoming.received_amount.value)
     return check_again(lease)
+
+
+# Open Payments gives no reason for a failed outgoing payment; these are what wallets stop one for.
+WALLET_REFUSED = (
+    "Your wallet refused to send {debit} and nothing left your wallet. Wallets do this when the balance "
+    "is too low or a spending limit is reached: check your wallet, then get a new link."
+)
+WALLET_STOPPED = (
+    "Your wallet stopped the payment after sending {sent} of {debit}. Check your wallet's balance and "
+    "limits before paying again: what was sent stays with the provider."
+)
+
+
+def wallet_stopped(attempt: PaymentAttempt, sent: Amount) -> dict[str, str]:
+    """The error of a payment its wallet failed, with what can help: `wallet_refused` when nothing was
+    sent (a new link can pay), `wallet_stopped` when part of it was (paying again would pay twice)."""
+    debit = format_amount(
+        int(attempt.debit_amount or 0), attempt.debit_asset_code, int(attempt.debit_asset_scale or 0)
+    )
+    if sent.value == 0:
+        return {"error": WALLET_REFUSED.format(debit=debit), "error_code": "wallet_refused"}
+    shown = format_amount(sent.value, sent.asset_code, sent.asset_scale)
+    return {"error": WALLET_STOPPED.format(sent=shown, debit=debit), "error_code": "wallet_stopped"}
 
 
 def close_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:

@@ -1,20 +1,32 @@
-"""Sign-up, log-in (throttled) and the profile page (log-out is Django's own view)."""
+"""Sign-up, log-in (throttled), password reset by email (throttled) and the profile page (log-out is
+Django's own view)."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 
-from jobs import services
+from jobs import money, services
 from jobs.forms import ProfileForm, SignUpForm
 from jobs.http import AuthenticatedRequest
 from jobs.views.budgets import budget_section
 from marketplace import throttle
+
+# How many reset requests one typed email address, or one client, may make in LOGIN_THROTTLE's
+# LOCKOUT_MINUTES: enough to ask again for a lost email, too few to flood someone's inbox.
+RESET_REQUESTS_PER_EMAIL = 3
+RESET_REQUESTS_PER_CLIENT = 10
 
 
 class LoginView(auth_views.LoginView):
@@ -34,20 +46,96 @@ class LoginView(auth_views.LoginView):
 
 
 def signup(request: HttpRequest) -> HttpResponse:
-    """Creates an account with its roles and logs the person in."""
+    """Creates an account with its email address and roles, and logs the person in."""
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        roles = form.cleaned_data["roles"]
         user = services.user_create(
             username=form.cleaned_data["username"],
             password=form.cleaned_data["password1"],
-            is_funder=form.cleaned_data["is_funder"],
-            is_provider=form.cleaned_data["is_provider"],
-            email=form.cleaned_data.get("email") or "",
+            is_funder="funder" in roles,
+            is_provider="provider" in roles,
+            email=form.cleaned_data["email"],
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Add your wallet address to start paying or getting paid.")
         return redirect("profile")
     return render(request, "jobs/signup.html", {"form": form})
+
+
+def reset_subjects(request: HttpRequest, email: str) -> list[throttle.Subject]:
+    """What a reset request counts against: the email typed (whether or not an account uses it, so a
+    refusal says nothing about accounts) and the client."""
+    return [
+        # Counted apart from failed log-ins: asking for a link must not lock anyone out of logging in.
+        throttle.subject("password-reset-email", email.strip().casefold(), RESET_REQUESTS_PER_EMAIL),
+        throttle.subject(
+            "password-reset-client", throttle.client_address(request), RESET_REQUESTS_PER_CLIENT
+        ),
+    ]
+
+
+def too_many_resets(locked: throttle.Lockout) -> str:
+    """What the person is told while their reset requests are refused."""
+    minutes = max(1, math.ceil(locked.seconds / 60))
+    return f"Too many reset requests. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+
+
+def duration(seconds: int) -> str:
+    """3600 → "1 hour", 5400 → "90 minutes": how long a reset link works, in words."""
+    hours, rest = divmod(seconds, 3600)
+    if hours and not rest:
+        return f"{hours} hour{'' if hours == 1 else 's'}"
+    minutes = max(1, seconds // 60)
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request: the same answer whether or not an account uses the email, a link built
+    on PUBLIC_BASE_URL, and too many requests refused with 429 and a Retry-After header."""
+
+    template_name = "jobs/password_reset.html"
+    email_template_name = "jobs/password_reset_email.txt"
+    subject_template_name = "jobs/password_reset_subject.txt"
+    success_url = reverse_lazy("password-reset-sent")
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        subjects = reset_subjects(self.request, form.cleaned_data["email"])
+        locked = throttle.lockout(*subjects)
+        if locked is not None:
+            form.add_error(None, too_many_resets(locked))
+            response = self.form_invalid(form)
+            response.status_code = 429
+            response["Retry-After"] = str(locked.seconds)
+            return response
+        throttle.fail(*subjects)
+        # The link starts with the site's public origin, not the request's Host header, which the
+        # requester chooses (and could point at their own server to collect the token).
+        self.extra_email_context = {
+            "public_base_url": settings.PUBLIC_BASE_URL,
+            "valid_for": duration(settings.PASSWORD_RESET_TIMEOUT),
+        }
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's page behind the emailed link: sets the new password, once (an old or used link is
+    refused), and lifts a log-in lock-out of the account, since its owner just proved who they are."""
+
+    template_name = "jobs/password_reset_confirm.html"
+    success_url = reverse_lazy("password-reset-done")
+
+    def form_valid(self, form: SetPasswordForm[Any]) -> HttpResponse:
+        response = super().form_valid(form)
+        user: User = form.user
+        throttle.forget(throttle.account(user.get_username()))
+        return response
+
+
+password_reset_sent = auth_views.PasswordResetDoneView.as_view(template_name="jobs/password_reset_sent.html")
+password_reset_done = auth_views.PasswordResetCompleteView.as_view(
+    template_name="jobs/password_reset_done.html"
+)
 
 
 @login_required
@@ -61,4 +149,10 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(request, "Profile saved.")
         return redirect("profile")
     budgets = budget_section(request.user, current, refresh=request.method == "GET")
-    return render(request, "jobs/profile.html", {"form": form, "profile": current, **budgets})
+    context = {
+        "form": form,
+        "profile": current,
+        "currency": money.currency_name(current.asset_code),
+        **budgets,
+    }
+    return render(request, "jobs/profile.html", context)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 from jobs import charts
 from jobs import dashboard as figures
 from jobs.http import AuthenticatedRequest
-from jobs.money import format_amount
+from jobs.money import format_amount, plain_decimal
 
 CSV_PARTS = ("days", "funnel", "reasons", "wallets")
 LINES_PER_PAGE = 50
@@ -195,7 +195,7 @@ def _cell(text: str) -> str:
 
 def _decimal(value: int, scale: int) -> str:
     """Minor units as a decimal number without the asset code: 1250 at scale 2 → "12.50"."""
-    return format_amount(value, "", scale)
+    return plain_decimal(value, scale)
 
 
 @login_required

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_stubs_ext import WithAnnotations
 
 from jobs import presenters, selectors, services
 from jobs.forms import JobForm, QuoteForm, RefundForm
 from jobs.http import AuthenticatedRequest
 from jobs.models import AttemptKind, AttemptStatus, Job, PaymentAttempt
-from jobs.money import format_amount
-from jobs.selectors import PaymentViewer
+from jobs.money import Money
+from jobs.selectors import JobListed, PaymentViewer
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -23,17 +29,113 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/home.html")
 
 
+JOBS_PER_PAGE = 20
+SEARCH_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class JobTab:
+    """A tab of the job list: its `key` (the `tab` parameter), what it is called, what it says when it
+    has no job, and what its jobs are called in "No … match "logo"."."""
+
+    key: str
+    label: str
+    empty: str
+    noun: str
+
+
+JOB_TABS = (
+    JobTab("all", "All", "No jobs yet.", "jobs"),
+    JobTab("open", "Open", "No open jobs right now.", "open jobs"),
+    JobTab("awaiting", "Awaiting payment", "No jobs are awaiting payment.", "jobs awaiting payment"),
+    JobTab("paid", "Paid", "No paid jobs yet.", "paid jobs"),
+    JobTab("mine", "Mine", "You have not posted or quoted on a job yet.", "jobs of yours"),
+)
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One job of the list, with the texts its row shows beside the job's own fields."""
+
+    job: Job
+    badge: presenters.Badge
+    price: str
+    quotes: str
+    budget: str
+
+
 @login_required
 def job_list(request: AuthenticatedRequest) -> HttpResponse:
-    """Every job with its status badge."""
-    listed = list(selectors.job_list())
-    assets = _refund_assets([job.pk for job in listed if job.refunded_amount > 0])
-    jobs = []
-    for job in listed:
+    """The jobs of a tab matching the search, a page at a time, each with its price, quotes and badge."""
+    tab = next((t for t in JOB_TABS if t.key == request.GET.get("tab")), JOB_TABS[0])
+    # PostgreSQL refuses a NUL in a query's text: it is never part of a title anyway.
+    search = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+    listed = selectors.job_list(tab=tab.key, search=search, user=request.user)
+    paginator = Paginator(listed, JOBS_PER_PAGE)
+    page = paginator.page(_page_number(request.GET.get("page"), paginator.num_pages))
+    context = {
+        "profile": services.profile_get_or_create(request.user),
+        "tab": tab,
+        "tabs": [(t, _list_url(t.key, search), t == tab) for t in JOB_TABS],
+        "q": search,
+        "rows": _job_rows(list(page)),
+        "page": page,
+        "previous_url": _list_url(tab.key, search, page.number - 1) if page.has_previous() else "",
+        "next_url": _list_url(tab.key, search, page.number + 1) if page.has_next() else "",
+    }
+    return render(request, "jobs/job_list.html", context)
+
+
+def _page_number(text: str | None, last: int) -> int:
+    """The page asked for; the nearest one when it is out of range, the first when `text` is no number."""
+    try:
+        wanted = int(text or 1)
+    except ValueError:
+        wanted = 1
+    return min(max(wanted, 1), last)
+
+
+def _list_url(tab: str, search: str, page: int = 1) -> str:
+    """The job list's address for a tab, a search and a page, naming only what is not the default."""
+    params = {"tab": tab if tab != "all" else "", "q": search, "page": str(page) if page > 1 else ""}
+    query = urlencode({name: value for name, value in params.items() if value})
+    return reverse("job-list") + (f"?{query}" if query else "")
+
+
+def _job_rows(jobs: list[WithAnnotations[Job, JobListed]]) -> list[JobRow]:
+    """The rows of these jobs, in at most two queries whatever their number."""
+    prices = selectors.job_lowest_quotes([job.pk for job in jobs])
+    assets = _refund_assets([job.pk for job in jobs if job.refunded_amount > 0])
+    rows = []
+    for job in jobs:
         refunded = presenters.refund_badge(job, *assets[job.pk]) if job.pk in assets else None
-        jobs.append((job, refunded or presenters.job_badge(job.status, job.latest_attempt_status)))
-    profile = services.profile_get_or_create(request.user)
-    return render(request, "jobs/job_list.html", {"jobs": jobs, "profile": profile})
+        lowest = prices.get(job.pk)
+        budget = _budget(job)
+        rows.append(
+            JobRow(
+                job=job,
+                badge=refunded or presenters.job_badge(job.status, job.latest_attempt_status),
+                price="from " + " or ".join(map(str, lowest)) if lowest else "No quotes yet",
+                quotes=_quote_count(job.quote_count),
+                budget=f"Budget {budget}" if budget else "",
+            )
+        )
+    return rows
+
+
+def _budget(job: Job) -> Money | None:
+    """The job's budget, if its funder set one."""
+    code, scale = job.budget_asset_code, job.budget_asset_scale
+    if job.budget_value is None or code is None or scale is None:
+        return None
+    return Money(job.budget_value, code, scale)
+
+
+def _quote_count(count: int) -> str:
+    """ "1 quote", "3 quotes"; nothing for none (the price says "No quotes yet")."""
+    if not count:
+        return ""
+    return "1 quote" if count == 1 else f"{count} quotes"
 
 
 def _refund_assets(job_ids: list[int]) -> dict[int, tuple[str, int]]:
@@ -48,11 +150,24 @@ def _refund_assets(job_ids: list[int]) -> dict[int, tuple[str, int]]:
 
 @login_required
 def job_create(request: AuthenticatedRequest) -> HttpResponse:
-    """A funder posts a job."""
-    form = JobForm(request.POST or None)
+    """A funder posts a job; anyone else learns how to become one (and a job they send is not posted)."""
+    profile = services.profile_get_or_create(request.user)
+    if not profile.is_funder:
+        refused = request.method == "POST"
+        context = {"refusal": f"{services.NOT_A_FUNDER} Nothing was posted." if refused else ""}
+        return render(request, "jobs/job_form.html", context, status=403 if refused else 200)
+    asset_scale = profile.asset_scale if profile.has_wallet else None
+    form = JobForm(request.POST or None, asset_code=profile.asset_code, asset_scale=asset_scale)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            job = services.job_create(funder=request.user, **form.cleaned_data)
+            job = services.job_create(
+                funder=request.user,
+                title=data["title"],
+                description=data["description"],
+                budget_value=data["budget"],
+                deadline=data["deadline"],
+            )
         except services.ActionRefused as refusal:
             form.add_error(None, str(refusal))
         else:
@@ -143,12 +258,11 @@ def refund_form_for(job: Job, paid: PaymentAttempt, *, offer: bool, data: object
     """The funder's refund request form, or the provider's offer (`offer`), in the asset the provider was
     paid in, with what is left as the default."""
     quote = paid.quote
-    left = format_amount(max(services.refund_remaining(job), 0), quote.asset_code, quote.asset_scale)
     return RefundForm(
         data,
         asset_code=quote.asset_code,
         asset_scale=quote.asset_scale,
-        remaining=left,
+        remaining=max(services.refund_remaining(job), 0),
         offer=offer,
         prefix="offer" if offer else "refund",
     )

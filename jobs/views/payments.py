@@ -91,5 +91,5 @@ def receipt(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     viewer = selectors.job_payment_viewer(job, request.user)
     if paid is None or viewer is None or not (viewer.sees_details or viewer.is_paid_by(paid)):
         raise Http404("No receipt for this job.")
-    receipt = presenters.Receipt(paid, full=viewer.sees_details)
+    receipt = presenters.Receipt(paid, viewer)
     return render(request, "jobs/receipt.html", {"job": job, "receipt": receipt})

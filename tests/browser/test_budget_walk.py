@@ -23,12 +23,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def budget_walk(walk: Walk) -> dict[str, str]:
-    """The funder sets 100.00 USD per month, consents once, and pays the demo's first job from it."""
+    """The funder sets $100.00 per month, consents once, and pays the demo's first job from it."""
     seen: dict[str, str] = {}
     _context, page = walk.new_page(DESKTOP)
     walk.log_in(page, where="laptop")
 
-    with walk.step("the funder sets a budget of 100.00 USD per month", page):
+    with walk.step("the funder sets a budget of $100.00 per month", page):
         page.goto(f"{walk.marketplace}/profile")
         form = page.get_by_role("form", name="Set a budget")
         form.get_by_label("Budget in USD").fill("100")
@@ -49,7 +49,7 @@ def budget_walk(walk: Walk) -> dict[str, str]:
         status = page.locator("#budget-panel .panel-status")
         expect(status).to_have_text(re.compile(r"Active$"), timeout=PAID_SECONDS * 1000)
         assert still_loaded(page), "the profile was reloaded"
-        expect(page.locator("#budget-panel")).to_contain_text("100.00 USD per month")
+        expect(page.locator("#budget-panel")).to_contain_text("$100.00 per month")
 
     page.goto(f"{walk.marketplace}/jobs")
     job_url = walk.open_job_to_pay(page)
@@ -93,6 +93,6 @@ def test_a_budget_set_once_pays_a_job_without_leaving_the_marketplace(  # type: 
         seen = walk_or_explain(walk, tmp_path, lambda: budget_walk(walk))
 
     # then the wallet was asked once, for the budget, and the job was paid from it with no second visit
-    assert "up to 100.00 USD" in seen["consent"] and "P1M" in seen["consent"], seen["consent"]
+    assert "up to $100.00" in seen["consent"] and "P1M" in seen["consent"], seen["consent"]
     assert seen["wallet_visits"] == ""
     assert seen["debited"].endswith("USD"), seen

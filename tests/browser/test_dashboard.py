@@ -90,14 +90,14 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
                 assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
             assert page.locator("svg#chart-money rect.chart-paid:not(.chart-key)").count() == 1  # yesterday
             expect(page.locator("#table-funnel")).to_contain_text("Approved")
-            expect(page.locator('[data-figure="paid"]')).to_have_text("25.00 USD")
+            expect(page.locator('[data-figure="paid"]')).to_have_text("$25.00")
             page.screenshot(path=str(artifacts / "phone.png"), full_page=True)
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
             # and, 30 seconds later, the figures refresh themselves
             in_a_thread(one_more_paid)
             page.clock.fast_forward(31_000)
-            expect(page.locator('[data-figure="paid"]')).to_have_text("37.50 USD", timeout=10_000)
+            expect(page.locator('[data-figure="paid"]')).to_have_text("$37.50", timeout=10_000)
             violations = page.evaluate("window.cspViolations")
             context.close()
         finally:

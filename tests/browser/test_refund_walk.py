@@ -21,7 +21,7 @@ from tests.browser.walk import DESKTOP, LINK_SECONDS, PAID_SECONDS, Walk, mark_l
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PARTLY = "Partly refunded: 15.00 USD of 45.00 USD"
+PARTLY = "Partly refunded: $15.00 of $45.00"
 
 
 def to_the_wallet(walk: Walk, page: Page, link_name: str) -> None:
@@ -50,7 +50,7 @@ def accept_in_the_wallet(walk: Walk, page: Page, job_url: str, amount: str) -> N
 
 
 def refund_walk(walk: Walk) -> dict[str, str]:
-    """The funder pays the demo's first job, asks for 15.00 USD back; the provider agrees and consents."""
+    """The funder pays the demo's first job, asks for $15.00 back; the provider agrees and consents."""
     seen: dict[str, str] = {}
     _funder_context, funder = walk.new_page(DESKTOP)
     walk.log_in(funder, where="funder's laptop")
@@ -60,11 +60,11 @@ def refund_walk(walk: Walk) -> dict[str, str]:
         funder.get_by_role("button", name="Approve & pay").first.click()
         expect(funder.locator(".message-success")).to_contain_text("Quote approved")
         to_the_wallet(walk, funder, "Complete payment")
-        accept_in_the_wallet(walk, funder, job_url, "45.00 USD")
+        accept_in_the_wallet(walk, funder, job_url, "$45.00")
         status = funder.locator("#payment-panel .panel-status")
         expect(status).to_have_text(re.compile(r"Paid$"), timeout=PAID_SECONDS * 1000)
 
-    with walk.step("the funder asks for 15.00 USD back", funder):
+    with walk.step("the funder asks for $15.00 back", funder):
         funder.goto(job_url)
         refunds = funder.locator("#refunds")
         expect(refunds.get_by_role("heading", name="Ask for a refund")).to_be_visible()
@@ -92,10 +92,10 @@ def refund_walk(walk: Walk) -> dict[str, str]:
         provider.wait_for_url(f"{job_url}*")
 
     with walk.step("the provider agrees and approves the refund in their wallet", provider):
-        provider.get_by_role("button", name="Agree and refund 15.00 USD").click()
+        provider.get_by_role("button", name="Agree and refund $15.00").click()
         expect(provider.locator(".message-success")).to_contain_text("Refund agreed")
         to_the_wallet(walk, provider, "Complete refund")
-        accept_in_the_wallet(walk, provider, job_url, "15.00 USD")
+        accept_in_the_wallet(walk, provider, job_url, "$15.00")
 
     with walk.step("the provider sees the refund paid back, without a reload", provider):
         card = provider.locator("#refunds-panel .refund").first
@@ -113,7 +113,7 @@ def refund_walk(walk: Walk) -> dict[str, str]:
         assert still_loaded(funder), "the funder's page was reloaded"
         expect(funder.locator("#job-badge")).to_have_text(PARTLY)
         expect(funder.locator("#refund-announcer")).to_have_text("Refund: Refunded")
-        expect(card.locator(".refund-receipt")).to_contain_text("15.00 USD")
+        expect(card.locator(".refund-receipt")).to_contain_text("$15.00")
         funder.evaluate("window.scrollTo(0, 0)")
         funder.screenshot(
             path=str(walk.artifacts / "job-refunded.png"), full_page=True, animations="disabled"
@@ -140,6 +140,6 @@ def test_a_refund_walked_by_both_people_in_a_real_browser(browser, artifacts: Pa
         # when the funder pays and asks for part back, and the provider agrees and consents
         seen = walk_or_explain(walk, tmp_path, lambda: refund_walk(walk))
 
-    # then exactly 15.00 USD left the provider's wallet and reached the funder's
-    assert (seen["sent"], seen["received"].strip()) == ("15.00 USD", "15.00 USD")
+    # then exactly $15.00 left the provider's wallet and reached the funder's
+    assert (seen["sent"], seen["received"].strip()) == ("$15.00", "$15.00")
     assert (artifacts / "job-refunded.png").exists()

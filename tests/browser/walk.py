@@ -17,6 +17,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
+from tests.browser.axe import Violation, blocking_violations
+
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags Chromium needs on these machines: no sandbox as root, no GPU, and no background connections
 # to Google's hosts (the network is closed). Playwright gives each launch a fresh, empty profile.
@@ -65,6 +67,8 @@ class Walk:
     job_title: str | None = None
     # Whether the phone must see "Generating payment link…" before the link (a wallet slow enough to watch).
     live_updates_required: bool = False
+    # What axe-core rates serious or critical on the page after each step (tests.browser.axe).
+    violations: list[Violation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.marketplace = self.marketplace.rstrip("/")
@@ -87,6 +91,13 @@ class Walk:
                 f"step {number} ({name}) failed on {page.url}: {error}\nscreenshot: {shot}"
             ) from error
         self.shoot(page, label)
+        self.audit(page)
+
+    def audit(self, page: Page) -> None:
+        """Keeps what axe-core finds serious or critical on the page as it is now (each finding once)."""
+        for violation in blocking_violations(page):
+            if all((v.rule, v.targets) != (violation.rule, violation.targets) for v in self.violations):
+                self.violations.append(violation)
 
     def shoot(self, page: Page, label: str) -> Path:
         """A screenshot of the visible part of `page` (the whole page when it is short)."""
@@ -147,6 +158,7 @@ class Walk:
         self.log_in(page, where="laptop")
         job_url = self.open_job_to_pay(page)
         seen["quote"] = page.locator(".quote-amount").first.inner_text().strip()
+        seen["payee"] = page.locator(".quote .quote-by").first.inner_text().strip()
 
         # The same funder follows the payment on a phone too (where the QR code is for).
         _phone_context, phone = self.new_page(PHONE, mobile=True)
@@ -220,12 +232,21 @@ class Walk:
             expect(page.locator(".job-head .badge")).to_have_text("Paid")
             expect(page.locator("#payment-announcer")).to_have_text("Payment: Paid")
 
-        with self.step("the receipt shows the amounts", page):
+        with self.step("the receipt leads with who paid whom how much for what", page):
             receipt = page.locator("#payment-panel .receipt")
-            seen["debited"] = receipt.locator("div", has_text="Debited").locator("dd").inner_text().strip()
-            seen["received"] = receipt.locator("div", has_text="Received").locator("dd").inner_text().strip()
+            seen["summary"] = receipt.locator(".receipt-summary").inner_text().strip()
+            seen["receipt_number"] = receipt.locator(".receipt-number strong").inner_text().strip()
+            debited = receipt.locator(".receipt-debited dd").inner_text().strip()
+            seen["debited"] = debited.split(" (includes")[0]
+            seen["received"] = receipt.locator(".receipt-received dd").inner_text().strip()
             assert seen["debited"] == seen["you_pay"], (seen["debited"], seen["you_pay"])
             assert seen["received"] == seen["quote"], (seen["received"], seen["quote"])
+            assert seen["summary"].startswith(f"You paid {seen['payee']} {seen['quote']} for “"), seen[
+                "summary"
+            ]
+            # the wallets' records wait behind "Technical details"; one next step: the receipt
+            expect(receipt.locator(".technical-details dl")).not_to_be_visible()
+            assert primary_buttons(page) == ["View receipt"], primary_buttons(page)
             expect(page.locator(".attempts .badge").first).to_have_text("Paid")
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(self.artifacts / "job-paid.png"), animations="disabled")
@@ -244,7 +265,13 @@ class Walk:
         with self.step("the receipt page", page):
             page.goto(f"{job_url}/receipt")
             expect(page.get_by_role("heading", name="Receipt")).to_be_visible()
-            expect(page.locator(".receipt")).to_contain_text(seen["debited"])
+            expect(page.locator(".receipt-summary")).to_have_text(seen["summary"])
+            expect(page.locator(".receipt-number strong")).to_have_text(seen["receipt_number"])
+            expect(page.get_by_role("button", name="Print or save as PDF")).to_be_visible()
+            page.emulate_media(media="print")
+            expect(page.locator(".topbar")).not_to_be_visible()
+            expect(page.locator(".receipt-summary")).to_be_visible()
+            page.emulate_media(media="screen")
         self.job_url = job_url
         return seen
 
@@ -263,3 +290,14 @@ def mark_loaded(page: Page) -> None:
 def still_loaded(page: Page) -> bool:
     """Whether the document marked by `mark_loaded` is still the one shown (htmx swaps, no reload)."""
     return bool(page.evaluate("window.__walkMark === true"))
+
+
+def primary_buttons(page: Page) -> list[str]:
+    """The texts of the primary buttons a person sees on the page (one per state is the rule)."""
+    buttons = page.locator(".button-primary:visible")
+    return [buttons.nth(i).inner_text().strip() for i in range(buttons.count())]
+
+
+def scrolls_sideways(page: Page) -> bool:
+    """Whether the page is wider than the screen (a phone would scroll it sideways)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth"))

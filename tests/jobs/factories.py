@@ -49,8 +49,10 @@ def provider(username: str = "pavel", **kwargs: Any) -> User:
     return user(username, provider=True, **kwargs)
 
 
-def job(owner: User, title: str = "Translate the README", **fields: Any) -> Job:
-    return Job.objects.create(funder=owner, title=title, description="Into Portuguese.", **fields)
+def job(
+    owner: User, title: str = "Translate the README", description: str = "Into Portuguese.", **fields: Any
+) -> Job:
+    return Job.objects.create(funder=owner, title=title, description=description, **fields)
 
 
 def quote(on: Job, by: User, amount_value: int = 1250, **fields: Any) -> Quote:

@@ -202,8 +202,8 @@ def test_the_status_document_of_a_link_awaiting_authorization(deal):
         "walletQuoteId": "https://wallet.example/quotes/q-1",
         "incomingPaymentId": "https://wallet.example/incoming-payments/in-1",
         "outgoingPaymentId": None,
-        "amount": amount("1300", "13.00 USD"),
-        "receiveAmount": amount("1250", "12.50 USD"),
+        "amount": amount("1300", "$13.00"),
+        "receiveAmount": amount("1250", "$12.50"),
         "assetCode": "USD",
         "assetScale": 2,
         "expiresAt": attempt.authorization_expires_at.isoformat(),
@@ -219,8 +219,8 @@ def test_the_status_document_of_a_link_awaiting_authorization(deal):
                 "status": "awaiting_authorization",
                 "success": False,
                 "quoteId": deal["quote"].pk,
-                "amount": amount("1300", "13.00 USD"),
-                "receiveAmount": amount("1250", "12.50 USD"),
+                "amount": amount("1300", "$13.00"),
+                "receiveAmount": amount("1250", "$12.50"),
                 "error": None,
                 "createdAt": attempt.created_at.isoformat(),
                 "finishedAt": None,
@@ -232,8 +232,8 @@ def test_the_status_document_of_a_link_awaiting_authorization(deal):
                 "status": "expired",
                 "success": False,
                 "quoteId": deal["quote"].pk,
-                "amount": amount("1300", "13.00 USD"),
-                "receiveAmount": amount("1250", "12.50 USD"),
+                "amount": amount("1300", "$13.00"),
+                "receiveAmount": amount("1250", "$12.50"),
                 "error": "The payment link expired before it was approved.",
                 "createdAt": older.created_at.isoformat(),
                 "finishedAt": None,
@@ -248,7 +248,7 @@ def test_the_status_document_while_generating_uses_the_quote_amount(deal):
     # when
     body = f.logged_in(deal["funder"]).get(status_url(deal["job"])).json()
     # then
-    assert body["amount"] == amount("1250", "12.50 USD")
+    assert body["amount"] == amount("1250", "$12.50")
     assert (body["paymentUrl"], body["redirectUrl"], body["expiresAt"]) == (None, None, None)
     assert (body["incomingPaymentId"], body["receiveAmount"]) == (None, None)
     assert body["pendingId"] == str(attempt.pk)

@@ -21,7 +21,7 @@ PAYMENT_URL = "https://auth.wallet.example/interact/i-1/ABCDEF0123456789"
 
 @pytest.fixture
 def paid():
-    """A 45.00 USD job the funder paid the provider for."""
+    """A $45.00 job the funder paid the provider for."""
     funder, provider = f.funder(), f.provider()
     job = f.job(funder)
     quote = f.quote(job, provider, amount_value=4500)
@@ -124,7 +124,7 @@ def test_the_funder_asks_for_part_back_and_gets_201_with_the_document(paid, task
         "attempts": [],
         "refundId": refund.pk,
         "refundStatus": "requested",
-        "requestedAmount": amount("1500", "15.00 USD"),
+        "requestedAmount": amount("1500", "$15.00"),
         "reason": "Half done.",
         "declineReason": None,
         "byProvider": False,
@@ -138,13 +138,13 @@ def test_the_funder_asks_for_part_back_and_gets_201_with_the_document(paid, task
 
 
 def test_asking_without_an_amount_asks_for_everything_left(paid, tasks):
-    # given 15.00 USD already asked back
+    # given $15.00 already asked back
     requested(paid, 1500)
     # when
     response = post(refunds_url(paid["job"]), paid["funder"])
     # then
     assert response.status_code == 201
-    assert response.json()["requestedAmount"] == amount("3000", "30.00 USD")
+    assert response.json()["requestedAmount"] == amount("3000", "$30.00")
     assert response.json()["reason"] == ""
     assert state(paid["job"]) == (
         [(1500, "requested"), (3000, "requested")],
@@ -163,7 +163,7 @@ def test_asking_with_an_open_payments_amount_in_the_paid_asset(paid, tasks):
     )
     # then
     assert response.status_code == 201
-    assert response.json()["requestedAmount"] == amount("1234", "12.34 USD")
+    assert response.json()["requestedAmount"] == amount("1234", "$12.34")
     assert state(paid["job"])[2] == 1234
 
 
@@ -187,7 +187,7 @@ def test_asking_with_an_open_payments_amount_in_the_paid_asset(paid, tasks):
             "Enter an amount greater than zero.",
         ),
         ({"amount": "15.001"}, "Use at most 2 decimal places for USD."),
-        ({"amount": "15,00"}, "Enter an amount like 12.50, using a dot for decimals."),
+        ({"amount": "15,00"}, "Enter an amount like 1,250.50."),
         ({"amount": "0"}, "Enter an amount greater than zero."),
         (
             {"amount": 15.0},
@@ -225,14 +225,14 @@ def test_a_body_that_is_not_json_is_400(paid, tasks):
 
 
 def test_asking_for_more_than_is_left_is_refused_and_changes_nothing(paid, tasks):
-    # given 10.00 USD of the 45.00 USD already asked back
+    # given $10.00 of the $45.00 already asked back
     requested(paid, 1000)
     # when
     response = post(refunds_url(paid["job"]), paid["funder"], {"amount": "35.01"})
     # then
     assert (response.status_code, response.json()) == (
         403,
-        {"error": "At most 35.00 USD can still be refunded on this job."},
+        {"error": "At most $35.00 can still be refunded on this job."},
     )
     assert state(paid["job"]) == ([(1000, "requested")], [("payment", "succeeded")], 1000, 0)
     f.assert_nothing_enqueued(tasks)
@@ -294,8 +294,8 @@ def test_the_paid_provider_offers_a_refund_and_its_attempt_starts(paid, tasks):
         False,
     )
     # until the provider's wallet quotes it, what leaves their wallet is the refund's amount
-    assert (body["amount"], body["requestedAmount"]) == (amount("500", "5.00 USD"), amount("500", "5.00 USD"))
-    assert body["attempts"][0]["amount"] == amount("500", "5.00 USD")
+    assert (body["amount"], body["requestedAmount"]) == (amount("500", "$5.00"), amount("500", "$5.00"))
+    assert body["attempts"][0]["amount"] == amount("500", "$5.00")
     assert body["decidedAt"] == refund.decided_at.isoformat()
     assert (attempt.refund_id, attempt.sender_wallet, attempt.receiver_wallet) == (
         refund.pk,
@@ -525,8 +525,8 @@ def test_the_document_of_a_refund_waiting_for_the_providers_consent(paid, tasks)
         "walletQuoteId": "https://wallet.example/quotes/q-1",
         "incomingPaymentId": "https://wallet.example/incoming-payments/in-1",
         "outgoingPaymentId": None,
-        "amount": amount("1500", "15.00 USD"),
-        "receiveAmount": amount("1480", "14.80 USD"),
+        "amount": amount("1500", "$15.00"),
+        "receiveAmount": amount("1480", "$14.80"),
         "assetCode": "USD",
         "assetScale": 2,
         "expiresAt": attempt.authorization_expires_at.isoformat(),
@@ -542,8 +542,8 @@ def test_the_document_of_a_refund_waiting_for_the_providers_consent(paid, tasks)
                 "status": "awaiting_authorization",
                 "success": False,
                 "quoteId": paid["quote"].pk,
-                "amount": amount("1500", "15.00 USD"),
-                "receiveAmount": amount("1480", "14.80 USD"),
+                "amount": amount("1500", "$15.00"),
+                "receiveAmount": amount("1480", "$14.80"),
                 "error": None,
                 "createdAt": attempt.created_at.isoformat(),
                 "finishedAt": None,
@@ -555,7 +555,7 @@ def test_the_document_of_a_refund_waiting_for_the_providers_consent(paid, tasks)
                 "status": "expired",
                 "success": False,
                 "quoteId": paid["quote"].pk,
-                "amount": amount("1500", "15.00 USD"),
+                "amount": amount("1500", "$15.00"),
                 "receiveAmount": None,
                 "error": "The refund link expired before it was approved.",
                 "createdAt": older.created_at.isoformat(),
@@ -564,7 +564,7 @@ def test_the_document_of_a_refund_waiting_for_the_providers_consent(paid, tasks)
         ],
         "refundId": refund.pk,
         "refundStatus": "agreed",
-        "requestedAmount": amount("1500", "15.00 USD"),
+        "requestedAmount": amount("1500", "$15.00"),
         "reason": "Half done.",
         "declineReason": None,
         "byProvider": False,
@@ -612,7 +612,7 @@ def test_the_job_lists_its_refunds_newest_first_with_what_is_left(paid, tasks):
     # then
     body = response.json()
     assert response.status_code == 200
-    assert (body["jobId"], body["refundable"]) == (paid["job"].pk, amount("2500", "25.00 USD"))
+    assert (body["jobId"], body["refundable"]) == (paid["job"].pk, amount("2500", "$25.00"))
     assert [(r["refundId"], r["refundStatus"]) for r in body["refunds"]] == [
         (second.pk, "requested"),
         (first.pk, "declined"),
@@ -741,7 +741,7 @@ def test_session_authentication_with_the_csrf_header_works(paid, tasks):
     )
     # then
     assert response.status_code == 202
-    assert response.json()["requestedAmount"] == amount("250", "2.50 USD")
+    assert response.json()["requestedAmount"] == amount("250", "$2.50")
     tasks.generate_link.assert_called_once_with(response.json()["pendingId"])
 
 

@@ -22,7 +22,7 @@ NOW_SCALE_9 = (
 
 @pytest.fixture
 def deal():
-    """A funder's job with a provider's quote of 12.50 USD (scale 2), made with their USD wallet."""
+    """A funder's job with a provider's quote of $12.50 (scale 2), made with their USD wallet."""
     funder, provider = f.funder(), f.provider()
     job = f.job(funder)
     return {"funder": funder, "provider": provider, "job": job, "quote": f.quote(job, provider)}

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def awaiting(funder) -> Budget:  # type: ignore[no-untyped-def]
-    """A 100.00 USD monthly budget whose consent link is out at the funder's wallet."""
+    """A $100.00 monthly budget whose consent link is out at the funder's wallet."""
     budget = services.budget_create(funder=funder, amount=10000, interval="P1M", per_job_limit=5000)
     Budget.objects.filter(pk=budget.pk).update(
         status=Budget.Status.AWAITING,
@@ -33,7 +33,7 @@ def awaiting(funder) -> Budget:  # type: ignore[no-untyped-def]
 def test_a_budget_is_set_for_the_funders_wallet_in_its_asset() -> None:
     # given a funder
     funder = f.funder()
-    # when they set 100.00 USD per month, paying up to 50.00 at once
+    # when they set $100.00 per month, paying up to 50.00 at once
     budget = services.budget_create(funder=funder, amount=10000, interval="P1M", per_job_limit=5000)
     # then it is being prepared for their wallet, repeating monthly from now
     assert (budget.status, budget.sender_wallet, budget.asset_code, budget.asset_scale) == (

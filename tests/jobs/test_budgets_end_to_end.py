@@ -63,7 +63,7 @@ def approve(funder: User, provider: User, amount: int, n: int) -> PaymentAttempt
 
 
 def test_a_monthly_budget_pays_within_its_limit_and_falls_back_over_it(stack: Stack) -> None:  # noqa: F811
-    # given a funder with a 100.00 USD monthly budget
+    # given a funder with a $100.00 monthly budget
     funder = person("fiona", stack.wallet.wallet_url("fiona"), funder=True)
     provider = person("pavel", stack.wallet.wallet_url("pavel"), provider=True)
     # (incoming payments open for 40 days: the wallet's clock will be a month ahead of ours)
@@ -71,7 +71,7 @@ def test_a_monthly_budget_pays_within_its_limit_and_falls_back_over_it(stack: St
     with stack.worker(threads=4, PAYMENT_INCOMING_PAYMENT_HOURS=str(40 * 24)):
         budget = set_budget(funder, 10000)
 
-        # when three 30.00 USD quotes are approved
+        # when three $30.00 quotes are approved
         paid = [approve(funder, provider, 3000, n) for n in range(3)]
         for attempt in paid:
             wait_until(lambda a=attempt: attempt_status(a) == AttemptStatus.SUCCEEDED, 60, "a budget payment")
@@ -87,7 +87,7 @@ def test_a_monthly_budget_pays_within_its_limit_and_falls_back_over_it(stack: St
         fourth = approve(funder, provider, 3000, 3)
         wait_until(lambda: attempt_status(fourth) == AttemptStatus.AWAITING_AUTHORIZATION, 60, "the link")
         fourth.refresh_from_db()
-        assert fourth.budget_fallback == "Your budget has 10.00 USD left this month."
+        assert fourth.budget_fallback == "Your budget has $10.00 left this month."
         assert stack.wallet.balance("fiona") == FUNDER_BALANCE - 9000
 
         # and the funder can still pay it the usual way, consenting in their wallet

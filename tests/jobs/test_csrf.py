@@ -26,7 +26,7 @@ def snapshot() -> tuple[object, ...]:
 @pytest.mark.parametrize(
     ("route", "data"),
     [
-        ("signup", {"username": "new", "password1": f.PASSWORD, "password2": f.PASSWORD, "is_funder": "on"}),
+        ("signup", {"username": "new", "password1": f.PASSWORD, "password2": f.PASSWORD, "roles": "funder"}),
         ("login", {"username": "fiona", "password": f.PASSWORD}),
         ("logout", {}),
         ("profile", {"is_provider": "on", "wallet_address": ""}),

@@ -283,8 +283,8 @@ def test_the_nav_links_the_dashboard_for_permitted_staff_only(history: dict[str,
 def test_the_page_shows_the_figures_with_charts_and_tables(history: dict[str, Any]) -> None:
     period = history["period"]
     page = f.logged_in(staff()).get("/dashboard", {"start": period.start, "end": period.end}).content.decode()
-    assert 'data-figure="paid">65.00 USD<' in page
-    assert 'data-figure="refunded">7.00 USD<' in page
+    assert 'data-figure="paid">$65.00<' in page
+    assert 'data-figure="refunded">$7.00<' in page
     assert 'data-figure="success-rate">57.1 %<' in page
     for chart in ("chart-money", "chart-funnel", "chart-reasons", "chart-wallets"):
         assert f'<svg class="chart" id="{chart}" viewBox=' in page
@@ -307,7 +307,7 @@ def test_the_figures_fragment_polls_itself_with_the_same_period_and_asset(histor
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="dashboard-figures"')
     assert f'hx-get="/dashboard/figures?start={period.start}&amp;end={period.end}&amp;asset=EUR%3A2"' in body
-    assert "999.99 EUR" in body
+    assert "€999.99" in body
     assert "<html" not in body
 
 

@@ -102,7 +102,7 @@ def test_the_funder_away_from_the_page_gets_the_link_ready_email_once() -> None:
         ["fiona@example.org"],
     )
     assert 'The payment link for "Translate the README" is ready.' in message.body
-    assert "Amount: 13.00 USD (the provider receives 12.50 USD)" in message.body
+    assert "Amount: $13.00 (the provider receives $12.50)" in message.body
     assert f"Open the job: {job_url(attempt.job_id)}" in message.body
     html, kind = message.alternatives[0]  # type: ignore[attr-defined]
     assert kind == "text/html"
@@ -173,9 +173,9 @@ def test_a_paid_job_emails_the_funder_and_the_provider_once() -> None:
     ]
     to_funder, to_provider = (m.body for m in mail.outbox)
     assert 'Your payment for "Translate the README" went through: the job is paid.' in to_funder
-    assert "You paid: 46.00 USD" in to_funder
-    assert "The provider received: 45.00 USD" in to_funder
-    assert "You received: 45.00 USD" in to_provider
+    assert "You paid: $46.00" in to_funder
+    assert "The provider received: $45.00" in to_funder
+    assert "You received: $45.00" in to_provider
     assert f"The receipt is on the job page: {job_url(quote.job_id)}" in to_funder
 
 
@@ -192,7 +192,7 @@ def test_a_refund_request_emails_the_provider_and_its_payment_back_both() -> Non
     ]
     body = mail.outbox[0].body
     assert 'The funder of "Translate the README" asks for a refund.' in body
-    assert "Amount: 15.00 USD" in body
+    assert "Amount: $15.00" in body
     assert "Reason: Half done" in body
     assert job_url(quote.job_id) in body
 
@@ -210,7 +210,7 @@ def test_a_refund_request_emails_the_provider_and_its_payment_back_both() -> Non
     to_funder, to_provider = (m.body for m in mail.outbox)
     assert 'Your refund for "Translate the README" is paid back to your wallet.' in to_funder
     assert 'You paid back the refund for "Translate the README".' in to_provider
-    assert "Amount: 15.00 USD" in to_funder
+    assert "Amount: $15.00" in to_funder
 
 
 def test_a_refund_the_provider_offers_asks_nobody() -> None:
@@ -317,21 +317,27 @@ def test_sign_up_keeps_the_email_address_given() -> None:
         "password2": f.PASSWORD,
     }
     # when it is sent
-    response = Client().post(reverse("signup"), {**form, "is_funder": "on"})
+    response = Client().post(reverse("signup"), {**form, "roles": "funder"})
     # then the account has it
     assert response.status_code == 302
     assert User.objects.get(username="alice").email == "alice@example.org"
 
 
-def test_sign_up_without_an_email_address_works_and_a_malformed_one_is_refused() -> None:
+def test_sign_up_needs_an_email_address_and_a_malformed_one_is_refused() -> None:
     # given the sign-up page, which offers the field
     assert 'name="email"' in Client().get(reverse("signup")).content.decode()
-    base = {"username": "bob", "password1": f.PASSWORD, "password2": f.PASSWORD, "is_funder": "on"}
-    # when sent without an address, then with a malformed one
+    base = {
+        "username": "bob",
+        "email": "bob@example.org",
+        "password1": f.PASSWORD,
+        "password2": f.PASSWORD,
+        "roles": "funder",
+    }
+    # when sent with an address, then with a malformed one
     assert Client().post(reverse("signup"), base).status_code == 302
     refused = Client().post(reverse("signup"), {**base, "username": "carol", "email": "not-an-address"})
-    # then the first is an account without an address, the second is refused on the field
-    assert User.objects.get(username="bob").email == ""
+    # then the first is an account with its address, the second is refused on the field
+    assert User.objects.get(username="bob").email == "bob@example.org"
     assert refused.status_code == 200
     assert 'id="id_email_error"' in refused.content.decode()
     assert not User.objects.filter(username="carol").exists()

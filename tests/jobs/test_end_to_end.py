@@ -26,7 +26,13 @@ HTMX = {"HX-Request": "true"}
 def sign_up(username: str, role: str, wallet_url: str) -> Client:
     """A browser that signed up with `role` and saved `wallet_url` on its profile."""
     browser = Client()
-    form = {"username": username, "password1": f.PASSWORD, "password2": f.PASSWORD, role: "on"}
+    form = {
+        "email": f"{username}@example.org",
+        "roles": role.removeprefix("is_"),
+        "username": username,
+        "password1": f.PASSWORD,
+        "password2": f.PASSWORD,
+    }
     assert browser.post(reverse("signup"), form).status_code == 302
     saved = browser.post(reverse("profile"), {role: "on", "wallet_address": wallet_url})
     assert saved.status_code == 302, saved.content.decode()
@@ -69,7 +75,7 @@ def test_from_sign_up_to_the_receipt(stack: Stack) -> None:  # noqa: F811
             "value": "1250",
             "assetCode": "USD",
             "assetScale": 2,
-            "formatted": "12.50 USD",
+            "formatted": "$12.50",
         }
         assert redirect["HX-Redirect"] == document["paymentUrl"]
 
@@ -87,5 +93,6 @@ def test_from_sign_up_to_the_receipt(stack: Stack) -> None:  # noqa: F811
     panel = funder.get(reverse("payment-panel", kwargs={"job_id": job.pk}), headers=HTMX).content.decode()
     assert "hx-trigger" not in panel
     receipt = provider.get(reverse("receipt", kwargs={"job_id": job.pk})).content.decode()
-    assert "<dt>Received</dt><dd>12.50 USD</dd>" in receipt
+    assert "<dt>You received</dt><dd>$12.50</dd>" in receipt
+    assert "You were paid $12.50 by fiona for “Translate the README”" in receipt
     assert f"<dt>To wallet</dt><dd><code>{stack.wallet.wallet_url('pavel')}</code></dd>" in receipt

@@ -25,7 +25,7 @@ def when(month: int, day: int) -> datetime:
 
 @pytest.fixture
 def people() -> dict[str, Any]:
-    """Fiona paid Pavel twice in March (13.00 USD left her wallet each time, he received 12.50 and 20.00),
+    """Fiona paid Pavel twice in March ($13.00 left her wallet each time, he received 12.50 and 20.00),
     once in April; Pavel refunded 5.00 in April (4.90 reached Fiona, in EUR). Olga paid someone else."""
     fiona, pavel, olga = f.funder(), f.provider(), f.funder("olga")
     paid = []
@@ -89,7 +89,7 @@ def test_the_provider_sees_what_reached_them_and_what_they_refunded(people: dict
 
 def test_the_page_lists_each_with_its_receipt(people: dict[str, Any]) -> None:
     page = f.logged_in(people["pavel"]).get("/money").content.decode()
-    assert "32.50 USD" in page and "5.00 USD" in page
+    assert "$32.50" in page and "$5.00" in page
     assert page.count(f'href="/jobs/{people["first_job"]}/receipt"') == 2  # the payment and its refund
     assert "Olga" not in page and "Unpaid" not in page
     receipt = f.logged_in(people["pavel"]).get(f"/jobs/{people['first_job']}/receipt")

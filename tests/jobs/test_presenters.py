@@ -12,13 +12,13 @@ from jobs.presenters import Badge, attempt_badge, job_badge
 @pytest.mark.parametrize(
     ("value", "code", "scale", "text"),
     [
-        (12345, "USD", 2, "123.45 USD"),
-        (5, "USD", 2, "0.05 USD"),
-        (100, "USD", 2, "1.00 USD"),
-        (7, "JPY", 0, "7 JPY"),
+        (12345, "USD", 2, "$123.45"),
+        (5, "USD", 2, "$0.05"),
+        (100, "USD", 2, "$1.00"),
+        (7, "JPY", 0, "¥7"),
         (1, "XRP", 9, "0.000000001 XRP"),
-        (2**63 - 1, "USD", 2, "92233720368547758.07 USD"),
-        (-250, "EUR", 2, "-2.50 EUR"),
+        (2**63 - 1, "USD", 2, "$92,233,720,368,547,758.07"),
+        (-250, "EUR", 2, "-€2.50"),
     ],
 )
 def test_format_amount_shows_every_digit(value, code, scale, text):
@@ -30,7 +30,7 @@ def test_money_as_json_is_the_open_payments_amount_with_its_display_text():
         "value": "1234",
         "assetCode": "USD",
         "assetScale": 2,
-        "formatted": "12.34 USD",
+        "formatted": "$12.34",
     }
 
 

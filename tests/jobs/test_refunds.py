@@ -41,7 +41,7 @@ def ledger(job: Job) -> tuple[object, ...]:
 
 
 def test_the_funder_asks_for_part_then_the_rest() -> None:
-    # given a 45.00 USD paid job
+    # given a $45.00 paid job
     job = paid_job()
     # when the funder asks for 15.00, then for what is left
     first = services.refund_request(job_id=job.pk, funder=job.funder, amount=1500, reason="  Half done. ")
@@ -59,7 +59,7 @@ def test_the_funder_asks_for_part_then_the_rest() -> None:
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        (4501, "At most 45.00 USD can still be refunded on this job."),
+        (4501, "At most $45.00 can still be refunded on this job."),
         (0, "Enter an amount greater than zero."),
         (-5, "Enter an amount greater than zero."),
     ],
@@ -85,7 +85,7 @@ def test_a_request_above_the_remainder_is_refused() -> None:
     with pytest.raises(services.ActionRefused) as refused:
         services.refund_request(job_id=job.pk, funder=job.funder, amount=1501, reason="")
     # then
-    assert str(refused.value) == "At most 15.00 USD can still be refunded on this job."
+    assert str(refused.value) == "At most $15.00 can still be refunded on this job."
     assert ledger(job) == before
 
 
@@ -303,7 +303,7 @@ def test_simultaneous_requests_never_commit_more_than_was_paid() -> None:
         thread.join()
     # then exactly four fit, the others are refused in plain words
     assert sorted(outcomes) == sorted(
-        ["requested"] * 4 + ["At most 5.00 USD can still be refunded on this job."] * 4
+        ["requested"] * 4 + ["At most $5.00 can still be refunded on this job."] * 4
     )
     assert ledger(job)[:2] == (4000, 0)
 

@@ -48,7 +48,7 @@ def refund(job: Job, amount: int | None) -> PaymentAttempt:
 
 
 def test_a_paid_job_refunded_in_part_then_in_full(stack: Stack) -> None:  # noqa: F811
-    # given a 45.00 USD job the funder paid
+    # given a $45.00 job the funder paid
     job, quote = job_with_quote(stack, amount=4500)
     with stack.worker():
         payment = services.job_quote_approve(job_id=job.pk, quote_id=quote.pk, funder=job.funder).attempt
@@ -56,18 +56,18 @@ def test_a_paid_job_refunded_in_part_then_in_full(stack: Stack) -> None:  # noqa
         consent(job.funder, payment)
         assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == (FUNDER_BALANCE - 4500, 4500)
 
-        # when the funder asks for 15.00 USD back and the provider agrees and consents in their wallet
+        # when the funder asks for $15.00 back and the provider agrees and consents in their wallet
         first = refund(job, 1500)
         consent(quote.provider, first)
 
-        # then exactly 15.00 USD went back
+        # then exactly $15.00 went back
         assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == (FUNDER_BALANCE - 3000, 3000)
 
         # when the funder asks for the rest
         rest = refund(job, None)
         consent(quote.provider, rest)
 
-    # then the provider paid back the other 30.00 USD, and the job is fully refunded
+    # then the provider paid back the other $30.00, and the job is fully refunded
     assert (stack.wallet.balance("fiona"), stack.wallet.balance("pavel")) == (FUNDER_BALANCE, 0)
     job.refresh_from_db()
     assert (job.status, job.paid_amount, job.refunds_committed, job.refunded_amount) == (

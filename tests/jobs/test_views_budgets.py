@@ -49,7 +49,7 @@ def budget_tasks() -> Iterator[SimpleNamespace]:
 
 
 def budget(of: User, status: str = Budget.Status.PREPARING, **fields: Any) -> Budget:
-    """A 100.00 USD monthly budget of `of` in `status`, holding what the worker would have stored by then."""
+    """A $100.00 monthly budget of `of` in `status`, holding what the worker would have stored by then."""
     now = timezone.now()
     values: dict[str, Any] = {
         "sender_wallet": f"https://wallet.example/{of.username}",
@@ -140,11 +140,11 @@ def test_a_weekly_or_total_budget_without_a_ceiling_pays_up_to_all_of_it(interva
     ("data", "message"),
     [
         ({"amount": "", "interval": "P1M"}, "This field is required."),
-        ({"amount": "lots", "interval": "P1M"}, "Enter an amount like 12.50, using a dot for decimals."),
+        ({"amount": "lots", "interval": "P1M"}, "Enter an amount like 1,250.50."),
         ({"amount": "0", "interval": "P1M"}, "Enter an amount greater than zero."),
         ({"amount": "10.005", "interval": "P1M"}, "Use at most 2 decimal places for USD."),
         ({"amount": "10", "interval": "P1M", "per_job": "10.01"}, services.BUDGET_PER_JOB),
-        ({"amount": "10", "interval": "P1M", "per_job": "-1"}, "Enter an amount like 12.50"),
+        ({"amount": "10", "interval": "P1M", "per_job": "-1"}, "Enter an amount greater than zero."),
         ({"amount": "10", "interval": "P1Y"}, "Select a valid choice."),
     ],
 )
@@ -246,7 +246,7 @@ PANEL_TEXT = {
     Budget.Status.AUTHORIZED: ["Confirming with your wallet…", 'hx-trigger="every 2s"'],
     Budget.Status.ACTIVE: [
         "Active",
-        "100.00 USD per month",
+        "$100.00 per month",
         "Revoke budget",
         "Spent this month</dt><dd>checking…",
         "Left this month</dt><dd>checking…",
@@ -281,9 +281,9 @@ def test_an_active_budget_shows_its_ceiling_what_it_spent_and_what_is_left():
     # when
     body = f.logged_in(funder).get(reverse("profile")).content.decode()
     # then
-    assert "Paid at once per job</dt><dd>up to 25.00 USD" in body
-    assert "Spent this month</dt><dd>12.34 USD" in body
-    assert "Left this month</dt><dd>87.66 USD" in body
+    assert "Paid at once per job</dt><dd>up to $25.00" in body
+    assert "Spent this month</dt><dd>$12.34" in body
+    assert "Left this month</dt><dd>$87.66" in body
     assert "hx-trigger" not in body  # nothing left to wait for
 
 
@@ -294,8 +294,8 @@ def test_a_budget_in_total_says_so():
     # when
     body = f.logged_in(funder).get(reverse("profile")).content.decode()
     # then
-    assert "100.00 USD in total" in body
-    assert "Spent so far</dt><dd>0.00 USD" in body
+    assert "$100.00 in total" in body
+    assert "Spent so far</dt><dd>$0.00" in body
 
 
 def test_an_expired_link_is_not_offered():
@@ -512,7 +512,7 @@ def test_a_budget_payment_being_made_says_so(deal):
 
 def test_why_the_budget_could_not_pay_is_shown_above_the_link(deal):
     # given
-    reason = "Your budget has 12.00 USD left this month."
+    reason = "Your budget has $12.00 left this month."
     paying = budget(deal["funder"], Budget.Status.ACTIVE)
     f.attempt(deal["quote"], AttemptStatus.AWAITING_AUTHORIZATION, budget=paying, budget_fallback=reason)
     # when

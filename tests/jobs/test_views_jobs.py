@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from jobs import services
 from jobs.models import AttemptStatus, Job, Quote
 from tests.jobs import factories as f
 
@@ -62,6 +67,7 @@ def test_the_job_list_shows_each_job_with_its_badge(statuses, badge):
     html = response.content.decode()
     assert response.status_code == 200
     assert f'<a class="job-row-title" href="/jobs/{job.pk}">Translate the README</a>\n        {badge}' in html
+    assert html.count('class="job-row"') == 1
 
 
 def test_the_job_list_needs_a_login():
@@ -79,15 +85,120 @@ def test_a_funder_posts_a_job():
     # then
     job = Job.objects.get()
     assert (job.funder, job.title, job.description, job.status) == (funder, "Logo", "Vector.", "open")
+    assert (job.budget_value, job.budget_asset_code, job.budget_asset_scale, job.deadline) == (
+        None,
+        None,
+        None,
+        None,
+    )
     assert (response.status_code, response["Location"]) == (302, f"/jobs/{job.pk}")
 
 
-def test_a_provider_cannot_post_a_job():
+def test_a_funder_posts_a_job_with_a_budget_in_their_wallet_asset_and_a_deadline():
+    # given a funder whose wallet holds euros
+    funder = f.funder(asset_code="EUR", asset_scale=2)
+    deadline = timezone.localdate() + timedelta(days=7)
     # when
-    response = f.logged_in(f.provider()).post(reverse("job-create"), {"title": "Logo", "description": ""})
+    response = f.logged_in(funder).post(
+        reverse("job-create"),
+        {"title": "Logo", "description": "", "budget": "1,000.50", "deadline": deadline.isoformat()},
+    )
     # then
+    job = Job.objects.get()
+    assert (response.status_code, response["Location"]) == (302, f"/jobs/{job.pk}")
+    assert (job.budget_value, job.budget_asset_code, job.budget_asset_scale, job.deadline) == (
+        100050,
+        "EUR",
+        2,
+        deadline,
+    )
+
+
+def test_a_job_with_a_bad_budget_and_a_past_deadline_is_shown_again_with_both_errors():
+    # given
+    funder = f.funder()
+    yesterday = timezone.localdate() - timedelta(days=1)
+    # when
+    response = f.logged_in(funder).post(
+        reverse("job-create"),
+        {"title": "Logo", "budget": "12.505", "deadline": yesterday.isoformat()},
+    )
+    # then nothing is posted and each field says what is wrong
+    html = response.content.decode()
     assert response.status_code == 200
-    assert "Only funders can post jobs." in response.content.decode()
+    assert 'id="id_budget_error"><li>Use at most 2 decimal places for USD.</li></ul>' in html
+    assert 'id="id_deadline_error"><li>Choose a deadline from today on.</li></ul>' in html
+    assert 'value="Logo"' in html
+    assert Job.objects.count() == 0
+
+
+def test_a_funder_without_a_wallet_sees_the_budget_disabled_and_still_posts():
+    # given
+    funder = f.funder(wallet=False)
+    browser = f.logged_in(funder)
+    # when
+    page = browser.get(reverse("job-create")).content.decode()
+    response = browser.post(reverse("job-create"), {"title": "Logo", "budget": "50"})
+    # then the budget cannot be typed, says how to set one, and whatever came for it is ignored
+    assert '<label for="id_budget">Budget (optional)</label>' in page
+    assert 'name="budget" maxlength="40" disabled' in page
+    assert 'Add your wallet on your <a href="/profile">profile</a> to set a budget.' in page
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert (job.title, job.budget_value, job.budget_asset_code) == ("Logo", None, None)
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [
+        {"budget_value": 5000},
+        {"budget_value": 5000, "budget_asset_code": "USD"},
+        {"budget_asset_code": "USD", "budget_asset_scale": 2},
+        {"budget_value": 0, "budget_asset_code": "USD", "budget_asset_scale": 2},
+    ],
+    ids=["value-only", "no-scale", "no-value", "zero"],
+)
+def test_the_database_keeps_a_budget_whole_and_above_zero(budget):
+    # given
+    funder = f.funder()
+    # when / then
+    with pytest.raises(IntegrityError), transaction.atomic():
+        f.job(funder, **budget)
+    assert Job.objects.count() == 0
+
+
+def test_a_budget_needs_the_funders_wallet_even_when_sent_straight_to_the_service():
+    # given
+    funder = f.funder(wallet=False)
+    # when
+    with pytest.raises(services.ActionRefused) as refusal:
+        services.job_create(funder=funder, title="Logo", description="", budget_value=5000)
+    # then
+    assert str(refusal.value) == "Add your wallet on your profile to set a budget."
+    assert Job.objects.count() == 0
+
+
+def test_a_provider_asking_to_post_a_job_is_told_how_to_become_a_funder():
+    # when
+    response = f.logged_in(f.provider()).get(reverse("job-create"))
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Only funders post jobs</h1>" in html
+    assert 'choose the funder role on <a href="/profile">your profile</a>' in html
+    assert '<form method="post" novalidate>' not in html
+    assert 'name="title"' not in html
+
+
+def test_a_provider_cannot_post_a_job():
+    # given
+    provider = f.provider()
+    # when
+    response = f.logged_in(provider).post(reverse("job-create"), {"title": "Logo", "description": ""})
+    # then
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert '<p class="form-errors" role="alert">Only funders can post jobs. Nothing was posted.</p>' in html
     assert Job.objects.count() == 0
 
 
@@ -164,8 +275,8 @@ def test_the_funder_sees_every_quote_with_an_approve_button():
     # when
     html = f.logged_in(funder).get(reverse("job-detail", kwargs={"job_id": job.pk})).content.decode()
     # then
-    assert '<span class="quote-amount">12.50 USD</span>' in html
-    assert '<span class="quote-amount">9.90 USD</span>' in html
+    assert '<span class="quote-amount">$12.50</span>' in html
+    assert '<span class="quote-amount">$9.90</span>' in html
     for quote in (first, second):
         assert f'action="/jobs/{job.pk}/quotes/{quote.pk}/approve"' in html
     assert 'id="payment-panel"' in html
@@ -180,8 +291,8 @@ def test_a_provider_sees_only_their_own_quote_and_the_panel_without_the_link():
     # when
     html = f.logged_in(mine.provider).get(reverse("job-detail", kwargs={"job_id": job.pk})).content.decode()
     # then
-    assert '<span class="quote-amount">12.50 USD</span>' in html
-    assert "9.90 USD" not in html
+    assert '<span class="quote-amount">$12.50</span>' in html
+    assert "$9.90" not in html
     assert "/approve" not in html
     assert 'id="payment-panel"' in html
     assert "https://auth.wallet.example/interact/" not in html
@@ -201,7 +312,7 @@ def test_a_third_user_sees_the_job_but_not_its_payment():
     assert 'id="payment-panel"' not in html
     assert "Payment history" not in html
     assert str(attempt.pk) not in html
-    assert "12.50 USD" not in html
+    assert "$12.50" not in html
 
 
 def test_the_job_page_lists_the_attempt_history_newest_first():
@@ -217,7 +328,7 @@ def test_the_job_page_lists_the_attempt_history_newest_first():
     assert history.index(str(new.pk)) < history.index(str(old.pk))
     assert '<p class="attempt-error">You declined the payment in your wallet.</p>' in history
     assert '<span class="badge badge-declined">Declined</span>' in history
-    assert '<span class="attempt-amount">13.00 USD → 12.50 USD</span>' in history
+    assert '<span class="attempt-amount">$13.00 → $12.50</span>' in history
 
 
 def test_an_unknown_job_is_404():

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from jobs import one_click
 from jobs.models import AttemptStatus, PaymentAttempt
+from jobs.presenters import receipt_number
 from tests.jobs import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -193,8 +194,8 @@ def test_panel_awaiting_authorization_shows_the_link_amounts_qr_and_cancel(deal)
     html = response.content.decode()
     assert response.status_code == 200
     assert 'hx-trigger="every 5s"' in html
-    assert "<dt>You pay</dt><dd>13.00 USD</dd>" in html
-    assert "<dt>Provider receives</dt><dd>12.50 USD</dd>" in html
+    assert "<dt>You pay</dt><dd>$13.00</dd>" in html
+    assert "<dt>pavel receives</dt><dd>$12.50</dd>" in html
     assert f'<time datetime="{expires.isoformat()}">{expires:%H:%M} UTC</time>' in html
     assert (
         f'<a class="button button-primary button-block" href="{PAYMENT_URL}" rel="noopener noreferrer">'
@@ -202,7 +203,8 @@ def test_panel_awaiting_authorization_shows_the_link_amounts_qr_and_cancel(deal)
     ) in html
     assert f'<input id="payment-link-{attempt.pk}" type="text" readonly value="{PAYMENT_URL}">' in html
     assert f'data-copy-target="payment-link-{attempt.pk}">Copy</button>' in html
-    assert '<figure class="qr"><svg' in html
+    assert '<figure class="qr"><svg role="img" aria-label="QR code of the payment link" width=' in html
+    assert html.count("button-primary") == 1
     assert f'<form method="post" action="/payments/{attempt.pk}/cancel" class="panel-cancel">' in html
     assert f"Payment attempt <code>{attempt.pk}</code>" in html
 
@@ -223,44 +225,77 @@ def test_panel_authorized_or_processing_polls_every_2s(deal, status):
 def test_panel_succeeded_shows_paid_and_the_receipt_and_stops_polling(deal):
     # given
     attempt = f.attempt(deal["quote"], AttemptStatus.SUCCEEDED)
+    job = deal["job"]
     # when
-    response = f.logged_in(deal["funder"]).get(panel_url(deal["job"]), headers=HTMX)
-    # then
+    response = f.logged_in(deal["funder"]).get(panel_url(job), headers=HTMX)
+    # then it says who paid whom how much for what, then the one next step: the receipt
     html = response.content.decode()
     assert "hx-trigger" not in html
     assert "hx-get" not in html
     assert '<span class="check" aria-hidden="true">✓</span>Paid</p>' in html
-    assert "<dt>Debited</dt><dd>13.00 USD</dd>" in html
-    assert "<dt>Received</dt><dd>12.50 USD</dd>" in html
-    assert "<code>https://wallet.example/outgoing-payments/out-1</code>" in html
-    assert f"<dt>Payment attempt</dt><dd><code>{attempt.pk}</code></dd>" in html
+    day = f"{attempt.finished_at:%-d %b %Y}"
+    assert f'<p class="receipt-summary">You paid pavel $12.50 for “{job.title}”, {day}.</p>' in html
+    assert f"Receipt number <strong>{receipt_number(attempt)}</strong>" in html
+    assert "<dt>You paid</dt><dd>$13.00 <span" in html
+    assert "(includes $0.50 wallet fee)" in html
+    assert "<dt>pavel received</dt><dd>$12.50</dd>" in html
+    assert html.count("button-primary") == 1
+    assert f'<a class="button button-primary button-block" href="{receipt_url(job)}">View receipt</a>' in html
+    # and the wallets' records wait behind a disclosure
+    technical = html[html.index("<summary>Technical details</summary>") :]
+    assert "<code>https://wallet.example/outgoing-payments/out-1</code>" in technical
+    assert f"<dt>Payment attempt</dt><dd><code>{attempt.pk}</code></dd>" in technical
 
 
 @pytest.mark.parametrize(
-    ("status", "error", "headline"),
+    ("status", "error", "headline", "tone"),
     [
-        (AttemptStatus.FAILED, "The wallet refused the payment: insufficient funds.", "Payment failed"),
-        (AttemptStatus.DECLINED, "You declined the payment in your wallet.", "Payment declined"),
-        (AttemptStatus.EXPIRED, "", "Payment link expired"),
-        (AttemptStatus.CANCELLED, "You cancelled this payment link.", "Payment link cancelled"),
+        (
+            AttemptStatus.FAILED,
+            "The wallet refused the payment: insufficient funds.",
+            "Payment failed",
+            "problem",
+        ),
+        (AttemptStatus.DECLINED, "You declined the payment in your wallet.", "Payment declined", "neutral"),
+        (AttemptStatus.EXPIRED, "", "Payment link expired", "neutral"),
+        (AttemptStatus.CANCELLED, "You cancelled this payment link.", "Payment link cancelled", "neutral"),
     ],
 )
-def test_panel_final_failure_explains_and_offers_a_new_link(deal, status, error, headline):
+def test_panel_final_failure_explains_and_offers_a_new_link(deal, status, error, headline, tone):
     # given
     f.attempt(deal["quote"], status, error=error)
     expected_error = error or "The payment link expired before it was approved."
     # when
     response = f.logged_in(deal["funder"]).get(panel_url(deal["job"]), headers=HTMX)
-    # then
+    # then a failure is a problem; what the funder chose (or let lapse) is told calmly
     html = response.content.decode()
     assert "hx-trigger" not in html
     assert (
-        f'<p class="panel-status panel-status-problem" role="status" aria-live="polite">{headline}</p>'
-        in html
+        f'<p class="panel-status panel-status-{tone}" role="status" aria-live="polite">{headline}</p>' in html
     )
-    assert f'<p class="panel-error">{expected_error}</p>' in html
+    kind = "error" if tone == "problem" else "note"
+    assert f'<p class="panel-{kind}">{expected_error}</p>' in html
     assert f'<form method="post" action="{approve_url(deal["job"], deal["quote"])}">' in html
     assert "Get a new link" in html
+    assert html.count("button-primary") == 1
+
+
+def test_after_an_unpaid_end_the_page_offers_one_way_on(deal):
+    # given a cancelled link, and a second provider's quote
+    f.attempt(deal["quote"], AttemptStatus.CANCELLED)
+    other = f.quote(deal["job"], deal["stranger"])
+    # when
+    html = (
+        f.logged_in(deal["funder"])
+        .get(reverse("job-detail", kwargs={"job_id": deal["job"].pk}))
+        .content.decode()
+    )
+    # then one primary button (a new link for the same quote); the other quote may still be chosen
+    assert html.count("button-primary") == 1
+    assert "Get a new link" in html
+    assert "Not paid yet: see Payment" in html
+    assert f'action="{approve_url(deal["job"], other)}"' in html
+    assert f'action="{approve_url(deal["job"], deal["quote"])}" class="inline-form"' not in html
 
 
 def test_panel_for_the_provider_never_shows_the_payment_link(deal):
@@ -272,7 +307,7 @@ def test_panel_for_the_provider_never_shows_the_payment_link(deal):
     html = response.content.decode()
     assert response.status_code == 200
     assert "Waiting for the funder to approve the payment in their wallet" in html
-    assert "<dt>You receive</dt><dd>12.50 USD</dd>" in html
+    assert "<dt>You receive</dt><dd>$12.50</dd>" in html
     assert PAYMENT_URL not in html
     assert "/cancel" not in html
 
@@ -454,27 +489,50 @@ def test_receipt_shows_the_funder_amounts_wallets_payments_and_dates(deal):
     html = response.content.decode()
     assert response.status_code == 200
     for fragment in (
-        "<dt>Debited</dt><dd>13.00 USD</dd>",
-        "<dt>Received</dt><dd>12.50 USD</dd>",
+        f"<title>Receipt {receipt_number(attempt)} · Marketplace</title>",
+        f"You paid pavel $12.50 for “{deal['job'].title}”, {attempt.finished_at:%-d %b %Y}.",
+        '<dt>You paid</dt><dd>$13.00 <span class="muted">(includes $0.50 wallet fee)</span></dd>',
+        "<dt>pavel received</dt><dd>$12.50</dd>",
+        f"<dt>For</dt><dd>{deal['job'].title}</dd>",
         "<dt>From wallet</dt><dd><code>https://wallet.example/fiona</code></dd>",
         "<dt>To wallet</dt><dd><code>https://wallet.example/pavel</code></dd>",
         "<dt>Incoming payment</dt><dd><code>https://wallet.example/incoming-payments/in-1</code></dd>",
         "<dt>Outgoing payment</dt><dd><code>https://wallet.example/outgoing-payments/out-1</code></dd>",
-        f"<dt>Paid</dt><dd>{attempt.finished_at:%-d %b %Y, %H:%M} UTC</dd>",
+        f"{attempt.finished_at:%-d %b %Y, %H:%M} UTC</time></dd>",
         f"<dt>Payment attempt</dt><dd><code>{attempt.pk}</code></dd>",
+        '<button type="button" class="button button-primary" data-print>Print or save as PDF</button>',
     ):
         assert fragment in html
 
 
 def test_receipt_debits_the_quoted_amount_when_the_wallet_kept_a_fee(deal):
-    # given a payment whose wallet charged a 0.50 USD fee: 13.00 debited, 12.50 sent and received
+    # given a payment whose wallet charged a $0.50 fee: 13.00 debited, 12.50 sent and received
     f.attempt(deal["quote"], AttemptStatus.SUCCEEDED, sent_amount=1250)
     # when
     response = f.logged_in(deal["funder"]).get(receipt_url(deal["job"]))
     # then what left the funder's wallet is the quoted debit, not what the payment sent on
     html = response.content.decode()
-    assert "<dt>Debited</dt><dd>13.00 USD</dd>" in html
-    assert "<dt>Received</dt><dd>12.50 USD</dd>" in html
+    assert "<dt>You paid</dt><dd>$13.00 <span" in html
+    assert "<dt>pavel received</dt><dd>$12.50</dd>" in html
+
+
+def test_receipt_of_a_payment_across_currencies_shows_both_sides_and_the_rate(deal):
+    # given a EUR quote paid from the funder's USD wallet: $44.00 debited, €40.00 received
+    quote = f.quote(deal["job"], deal["stranger"], amount_value=4000, asset_code="EUR")
+    f.attempt(
+        quote,
+        AttemptStatus.SUCCEEDED,
+        debit_amount=4400,
+        receive_amount=4000,
+        receive_asset_code="EUR",
+        received_amount=4000,
+    )
+    # when
+    html = f.logged_in(deal["funder"]).get(receipt_url(deal["job"])).content.decode()
+    # then
+    assert "<dt>You paid</dt><dd>$44.00</dd>" in html
+    assert "<dt>sam received</dt><dd>€40.00</dd>" in html
+    assert "<dt>Exchange rate</dt><dd>1 USD = 0.9091 EUR <span" in html
 
 
 def test_receipt_is_404_for_someone_outside_the_job(deal):
@@ -532,10 +590,10 @@ def test_panel_final_failure_for_the_provider_has_no_new_link_button(deal):
     f.attempt(deal["quote"], AttemptStatus.DECLINED, error="You declined the payment in your wallet.")
     # when
     html = f.logged_in(deal["provider"]).get(panel_url(deal["job"]), headers=HTMX).content.decode()
-    # then
-    assert "Payment declined" in html
-    assert '<p class="panel-note">The funder can start a new payment.</p>' in html
-    assert "You declined" not in html
+    # then the provider hears only that the job is not paid yet
+    assert '<p class="panel-status" role="status" aria-live="polite">Not paid yet</p>' in html
+    assert '<p class="panel-note">The funder has not paid for this job yet.</p>' in html
+    assert "declined" not in html.lower()
     assert "Get a new link" not in html
 
 
@@ -551,3 +609,23 @@ def test_each_panel_poll_updates_the_job_badge_in_the_page_header(deal):
     page = f.logged_in(deal["funder"]).get(reverse("job-detail", kwargs={"job_id": deal["job"].pk}))
     assert page.content.decode().count('id="job-badge"') == 1
     assert "hx-swap-oob" not in page.content.decode()
+
+
+def test_panel_before_consent_shows_both_currencies_and_the_rate(deal):
+    # given a EUR quote whose link is ready at the funder's USD wallet: $44.00 for €40.00
+    quote = f.quote(deal["job"], deal["stranger"], amount_value=4000, asset_code="EUR")
+    f.attempt(
+        quote,
+        AttemptStatus.AWAITING_AUTHORIZATION,
+        debit_amount=4400,
+        receive_amount=4000,
+        receive_asset_code="EUR",
+    )
+    # when
+    html = f.logged_in(deal["funder"]).get(panel_url(deal["job"]), headers=HTMX).content.decode()
+    # then
+    assert "<dt>You pay</dt><dd>$44.00</dd>" in html
+    assert "<dt>sam receives</dt><dd>€40.00</dd>" in html
+    assert (
+        '<dt>Exchange rate</dt><dd>1 USD = 0.9091 EUR <span class="muted">(fees included)</span></dd>' in html
+    )

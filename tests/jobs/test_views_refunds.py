@@ -22,7 +22,7 @@ REFUND_LINK = "https://auth.wallet.example/interact/r-1/0123456789ABCDEF"
 
 @pytest.fixture
 def paid() -> dict[str, Any]:
-    """A job its funder paid 45.00 USD for to a provider, and a third user with nothing to do with it."""
+    """A job its funder paid $45.00 for to a provider, and a third user with nothing to do with it."""
     funder, provider = f.funder(), f.provider()
     job = f.job(funder)
     quote = f.quote(job, provider, amount_value=4500)
@@ -147,7 +147,7 @@ def test_the_funder_asks_for_part_of_the_payment_back(paid, tasks):
 
 
 def test_a_blank_amount_asks_for_everything_still_refundable(paid, tasks):
-    # given 15.00 USD already asked for
+    # given $15.00 already asked for
     ask(paid, 1500)
     # when the funder asks again without an amount
     f.logged_in(paid["funder"]).post(request_url(paid["job"]), {"refund-amount": "", "refund-reason": ""})
@@ -162,9 +162,9 @@ def test_the_request_form_offers_what_is_left_in_the_asset_paid(paid):
     html = page(paid, "funder")
     # then
     assert "<h3>Ask for a refund</h3>" in html
-    assert '<label for="id_refund-amount">Amount in USD:</label>' in html
+    assert '<label for="id_refund-amount">Amount in USD</label>' in html
     assert 'placeholder="30.00"' in html
-    assert "Leave it empty to refund everything still refundable: 30.00 USD." in html
+    assert "Leave it empty to refund everything still refundable: $30.00." in html
     assert "Refund the funder" not in html
 
 
@@ -172,11 +172,11 @@ def test_a_request_above_what_is_left_is_refused_and_changes_nothing(paid, tasks
     # given
     ask(paid, 1500)
     before = snapshot(paid["job"])
-    # when the funder asks for more than the 30.00 USD left
+    # when the funder asks for more than the $30.00 left
     response = f.logged_in(paid["funder"]).post(request_url(paid["job"]), {"refund-amount": "30.01"})
     # then
     assert response.status_code == 302
-    assert messages_of(response) == ["At most 30.00 USD can still be refunded on this job."]
+    assert messages_of(response) == ["At most $30.00 can still be refunded on this job."]
     assert snapshot(paid["job"]) == before
     f.assert_nothing_enqueued(tasks)
 
@@ -424,7 +424,7 @@ def test_a_requested_refund_as_each_side_sees_it(paid):
     # and the provider answers (their section does not poll under the reason they type)
     assert "The funder asks for a refund" in provider
     assert "<strong>Reason:</strong> Only half was done." in provider
-    assert "Agree and refund 15.00 USD</button>" in provider
+    assert "Agree and refund $15.00</button>" in provider
     assert (
         f'<label for="decline-reason-{refund.pk}">Why you decline (the funder reads it)</label>' in provider
     )
@@ -451,14 +451,14 @@ def test_the_refund_link_is_the_providers_alone(paid):
     # then the provider gets the link, the amounts, a named QR code and Cancel
     assert "Your refund link is ready" in provider
     assert f'href="{REFUND_LINK}" rel="noopener noreferrer">Complete refund</a>' in provider
-    assert "<dt>You send</dt><dd>15.00 USD</dd>" in provider
-    assert "<dt>Funder receives</dt><dd>15.00 USD</dd>" in provider
+    assert "<dt>You send</dt><dd>$15.00</dd>" in provider
+    assert "<dt>Funder receives</dt><dd>$15.00</dd>" in provider
     assert "<title>QR code of the refund link</title>" in provider
     assert f'action="/payments/{attempt.pk}/cancel"' in provider
     assert 'hx-trigger="every 5s"' in provider
     # and the funder waits for the provider's wallet, without the link
     assert "Waiting for the provider to approve the refund in their wallet" in funder
-    assert "<dt>You receive</dt><dd>15.00 USD</dd>" in funder
+    assert "<dt>You receive</dt><dd>$15.00</dd>" in funder
     assert REFUND_LINK not in funder
     assert "Cancel refund link" not in funder
 
@@ -491,20 +491,20 @@ def test_a_paid_back_refund_shows_its_receipt_and_stops_polling(paid):
     for who in ("funder", "provider"):
         html = panel(paid, who)
         # then both sides see what left the provider's wallet and what reached the funder's
-        assert "<dt>Left the provider's wallet</dt><dd>15.00 USD</dd>" in html
-        assert "<dt>Reached the funder's wallet</dt><dd>15.00 USD</dd>" in html
+        assert "<dt>Left the provider's wallet</dt><dd>$15.00</dd>" in html
+        assert "<dt>Reached the funder's wallet</dt><dd>$15.00</dd>" in html
         assert "<code>https://wallet.example/pavel</code>" in html
         assert "hx-trigger" not in html
         # and the header's badge says how much came back
         expected = '<span id="job-badge" hx-swap-oob="true" class="badge badge-large badge-refunded">'
-        assert f"{expected}Partly refunded: 15.00 USD of 45.00 USD</span>" in html
+        assert f"{expected}Partly refunded: $15.00 of $45.00</span>" in html
 
 
 def test_the_badges_say_refunded_in_part_then_in_full(paid):
-    # given 15.00 USD refunded
+    # given $15.00 refunded
     agreed(paid, AttemptStatus.SUCCEEDED)
     list_url = reverse("job-list")
-    partly = "Partly refunded: 15.00 USD of 45.00 USD</span>"
+    partly = "Partly refunded: $15.00 of $45.00</span>"
     # then the job page and the job list say so
     assert f'class="badge badge-large badge-refunded">{partly}' in page(paid, "funder")
     listed = f.logged_in(paid["funder"]).get(list_url).content.decode()
@@ -573,11 +573,11 @@ def test_the_waiting_page_lists_what_the_provider_has_to_do(paid):
     html = client.get(reverse("refunds-waiting")).content.decode()
     # then
     to_do, moving = html.split('<h2 id="moving-heading">On their way</h2>')
-    assert "Refund of 5.00 USD" in to_do
+    assert "Refund of $5.00" in to_do
     assert f'action="/refunds/{asked.pk}/agree"' in to_do
-    assert "Refund of 6.00 USD" in to_do
+    assert "Refund of $6.00" in to_do
     assert "Complete refund</a>" in to_do
-    assert "Refund of 7.00 USD" in moving
+    assert "Refund of $7.00" in moving
     assert f'<a href="/jobs/{paid["job"].pk}">Translate the README</a>' in to_do
     # and the nav counts the two waiting for them
     nav = 'Refunds <span class="badge badge-awaiting">2</span><span class="visually-hidden"> waiting for you'

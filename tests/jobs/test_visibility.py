@@ -22,8 +22,8 @@ FUNDER_ERROR = "The wallet refused the payment: insufficient funds."
 
 @pytest.fixture
 def market():
-    """Fiona's job with a quote from Pavel (12.50 USD, the one being paid) and a competing one from Petra
-    (9.90 USD) whose earlier attempt failed; Sam funds other jobs; Stella is staff who may read attempts."""
+    """Fiona's job with a quote from Pavel ($12.50, the one being paid) and a competing one from Petra
+    ($9.90) whose earlier attempt failed; Sam funds other jobs; Stella is staff who may read attempts."""
     funder = f.funder()
     job = f.job(funder)
     payee, competitor = f.provider("pavel"), f.provider("petra")
@@ -170,8 +170,8 @@ def test_staff_read_the_panel_but_get_neither_the_link_nor_the_funder_buttons(ma
     # when
     fragment, body = panel(client, market["job"]), document(client, market["job"])
     # then
-    assert "<dt>Funder pays</dt><dd>13.00 USD</dd>" in fragment
-    assert "<dt>Provider receives</dt><dd>12.50 USD</dd>" in fragment
+    assert "<dt>Funder pays</dt><dd>$13.00</dd>" in fragment
+    assert "<dt>pavel receives</dt><dd>$12.50</dd>" in fragment
     assert PAYMENT_URL not in fragment
     assert f"/payments/{attempt.pk}/cancel" not in fragment
     assert (body["paymentUrl"], body["redirectUrl"]) == (None, None)
@@ -202,13 +202,13 @@ def test_the_paid_provider_sees_what_they_receive_and_nothing_of_the_funder(mark
     html, fragment = page(client, market["job"]), panel(client, market["job"])
     # then
     assert "Waiting for the funder to approve the payment in their wallet" in fragment
-    assert "<div><dt>You receive</dt><dd>12.50 USD</dd></div>" in fragment
-    for hidden in ("You pay", "Funder pays", "13.00 USD", "Link expires", "Payment attempt"):
+    assert "<div><dt>You receive</dt><dd>$12.50</dd></div>" in fragment
+    for hidden in ("You pay", "Funder pays", "$13.00", "Link expires", "Payment attempt"):
         assert hidden not in fragment
     history = html[html.index("Payment history") :]
     assert history.count('<li class="attempt">') == 1
-    assert '<span class="attempt-amount">12.50 USD</span>' in history
-    assert "9.90 USD" not in html
+    assert '<span class="attempt-amount">$12.50</span>' in history
+    assert "$9.90" not in html
 
 
 def test_the_paid_provider_reads_a_status_document_without_ids_links_or_wallet_records(market):
@@ -230,7 +230,7 @@ def test_the_paid_provider_reads_a_status_document_without_ids_links_or_wallet_r
         "incomingPaymentId": None,
         "outgoingPaymentId": None,
         "amount": None,
-        "receiveAmount": amount("1250", "12.50 USD"),
+        "receiveAmount": amount("1250", "$12.50"),
         "assetCode": None,
         "assetScale": None,
         "expiresAt": None,
@@ -247,7 +247,7 @@ def test_the_paid_provider_reads_a_status_document_without_ids_links_or_wallet_r
                 "success": False,
                 "quoteId": market["quote"].pk,
                 "amount": None,
-                "receiveAmount": amount("1250", "12.50 USD"),
+                "receiveAmount": amount("1250", "$12.50"),
                 "error": None,
                 "createdAt": attempt.created_at.isoformat(),
                 "finishedAt": None,
@@ -266,14 +266,15 @@ def test_the_paid_provider_gets_a_receipt_of_what_they_received(market):
     # then
     html = response.content.decode()
     assert response.status_code == 200
+    day = f"{attempt.finished_at:%-d %b %Y}"
     for shown in (html, fragment):
-        assert "<dt>Received</dt><dd>12.50 USD</dd>" in shown
+        assert f"You were paid $12.50 by fiona for “{market['job'].title}”, {day}." in shown
+        assert "<dt>You received</dt><dd>$12.50</dd>" in shown
         assert "<dt>To wallet</dt><dd><code>https://wallet.example/pavel</code></dd>" in shown
-        assert f"<dt>Paid</dt><dd>{attempt.finished_at:%-d %b %Y, %H:%M} UTC</dd>" in shown
-        for hidden in ("Debited", "From wallet", "Incoming payment", "Outgoing payment", "Payment attempt"):
+        assert f"{attempt.finished_at:%-d %b %Y, %H:%M} UTC</time></dd>" in shown
+        for hidden in ("paid</dt>", "From wallet", "Incoming payment", "Outgoing payment", "Payment attempt"):
             assert hidden not in shown
-    assert "The payment ids above" not in html
-    assert f'<a href="/jobs/{market["job"].pk}/receipt">View the receipt</a>' in fragment
+    assert f'href="/jobs/{market["job"].pk}/receipt">View receipt</a>' in fragment
 
 
 def test_a_failed_attempt_tells_the_provider_no_more_than_that_it_failed(market):
@@ -281,13 +282,12 @@ def test_a_failed_attempt_tells_the_provider_no_more_than_that_it_failed(market)
     f.attempt(market["quote"], AttemptStatus.FAILED, error=FUNDER_ERROR)
     # when
     fragment = panel(f.logged_in(market["payee"]), market["job"])
-    # then
-    assert (
-        '<p class="panel-status panel-status-problem" role="status" aria-live="polite">Payment failed</p>'
-        in (fragment)
-    )
-    assert '<p class="panel-note">The funder can start a new payment.</p>' in fragment
+    # then the provider hears that the job is not paid yet, not how the funder's attempt ended
+    assert '<p class="panel-status" role="status" aria-live="polite">Not paid yet</p>' in fragment
+    assert '<p class="panel-note">The funder has not paid for this job yet.</p>' in fragment
+    assert 'class="panel panel-none"' in fragment
     assert FUNDER_ERROR not in fragment
+    assert "failed" not in fragment.lower()
     assert "did not take any money" not in fragment
 
 
@@ -319,13 +319,12 @@ def test_a_competing_provider_learns_only_that_another_quote_is_paid(market, sta
     # then
     assert f'<p class="panel-status" role="status" aria-live="polite">{headline}</p>' in fragment
     assert f'<p class="panel-note">{note}</p>' in fragment
-    assert "12.50 USD" not in html + fragment
-    assert "13.00 USD" not in html + fragment
-    assert '<span class="quote-amount">9.90 USD</span>' in html
-    history = html[html.index("Payment history") :]
-    assert history.count('<li class="attempt">') == 1
-    assert '<span class="badge badge-failed">Failed</span>' in history
-    assert '<span class="attempt-amount">9.90 USD</span>' in history
+    assert "$12.50" not in html + fragment
+    assert "$13.00" not in html + fragment
+    assert '<span class="quote-amount">$9.90</span>' in html
+    # and how the funder's attempt at their own quote ended is the funder's business
+    assert "Payment history" not in html
+    assert "Failed" not in html
 
 
 def test_a_competing_provider_has_no_receipt_of_another_providers_payment(market):
@@ -340,7 +339,7 @@ def test_a_competing_provider_has_no_receipt_of_another_providers_payment(market
     assert '<span class="check" aria-hidden="true">✓</span>Paid</p>' in fragment
     assert '<p class="panel-note">The funder paid another provider\'s quote.</p>' in fragment
     assert "/receipt" not in fragment
-    assert "12.50 USD" not in fragment
+    assert "$12.50" not in fragment
 
 
 def test_a_competing_provider_reads_a_status_document_with_nothing_of_the_other_quote(market):
@@ -370,21 +369,7 @@ def test_a_competing_provider_reads_a_status_document_with_nothing_of_the_other_
         "createdAt": attempt.created_at.isoformat(),
         "updatedAt": attempt.updated_at.isoformat(),
         "statusUrl": f"/api/jobs/{market['job'].pk}/payment",
-        "attempts": [
-            {
-                "pendingId": None,
-                "kind": "payment",
-                "refundId": None,
-                "status": "failed",
-                "success": False,
-                "quoteId": market["competing"].pk,
-                "amount": None,
-                "receiveAmount": amount("990", "9.90 USD"),
-                "error": None,
-                "createdAt": market["earlier"].created_at.isoformat(),
-                "finishedAt": None,
-            }
-        ],
+        "attempts": [],
     }
 
 
@@ -431,3 +416,22 @@ def test_anonymous_visitors_are_sent_to_log_in_or_refused_by_the_api(market, tas
     )
     assert str(attempt.pk) not in approve.content.decode()
     f.assert_nothing_enqueued(tasks)
+
+
+def test_the_paid_provider_sees_their_payment_not_the_funders_earlier_tries(market):
+    # given the funder cancelled one link for Pavel's quote, then paid it
+    cancelled = f.attempt(market["quote"], AttemptStatus.CANCELLED)
+    paid = f.attempt(market["quote"], AttemptStatus.SUCCEEDED)
+    client = f.logged_in(market["payee"])
+    # when
+    html = page(client, market["job"])
+    body = document(client, market["job"])
+    # then the history holds the payment alone, and their quote is theirs
+    history = html[html.index("Payment history") :]
+    assert history.count('<li class="attempt">') == 1
+    assert '<span class="badge badge-paid">Paid</span>' in history
+    assert "Cancelled" not in html
+    assert [past["status"] for past in body["attempts"]] == ["succeeded"]
+    assert str(cancelled.pk) not in html + str(body)
+    assert str(paid.pk) not in html
+    assert 'by <span class="quote-by">you</span> ·' in html

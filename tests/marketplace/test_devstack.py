@@ -56,7 +56,7 @@ def run_demo_once(env: dict[str, str], output: Path, web: int, flower: int, wall
             name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output.read_text())
         }
 
-        # then every process was started, every URL printed, and the demo's funder can log in
+        # then every process was started, every URL and log-in printed, and the demo's funder can log in
         assert set(pids) == {"wallet", "web", "worker", "beat", "flower"}
         text = output.read_text()
         for line in (
@@ -65,9 +65,17 @@ def run_demo_once(env: dict[str, str], output: Path, web: int, flower: int, wall
             f"http://127.0.0.1:{flower}/",
             f"http://127.0.0.1:{wallet}/",
             "log in as funder (or provider), password demo-password-2026",
+            "[demo] staff log-in: staff, password demo-password-2026  "
+            f"(dashboard: http://127.0.0.1:{web}/dashboard)",
         ):
             assert line in text
         assert httpx.get(f"http://127.0.0.1:{wallet}/fiona", timeout=5).json()["publicName"] == "Fiona Funder"
+
+        # and Paula's wallet holds EUR, which the wallet converts from USD at 0.92
+        paula = httpx.get(f"http://127.0.0.1:{wallet}/paula", timeout=5).json()
+        assert (paula["publicName"], paula["assetCode"], paula["assetScale"]) == ("Paula Provider", "EUR", 2)
+        rates = httpx.get(f"http://127.0.0.1:{wallet}/_admin/settings", timeout=5).json()["rates"]
+        assert rates == {"USD:EUR": "23/25"}
 
         # when Ctrl-C is pressed
         os.kill(demo.pid, signal.SIGINT)

@@ -79,3 +79,51 @@ def test_another_error_of_ours_is_a_plain_500(
     assert "Retry-After" not in response
     assert errors.FAILED in response.content.decode()
     assert "internals" not in response.content.decode()
+
+
+@pytest.fixture
+def demo_pages(settings: Any) -> None:
+    """DEBUG on, as `make demo` runs, with the site's own error pages."""
+    settings.DEBUG = True
+    settings.ERROR_PAGES = True
+
+
+def test_the_demo_answers_an_unknown_address_with_the_sites_own_404(person: Client, demo_pages: None) -> None:
+    # when a person opens an address nothing answers, and a job that does not exist
+    for path in ("/no/such/page", "/jobs/999999"):
+        response = person.get(path)
+
+        # then the site's own page, none of Django's URL patterns or settings
+        page = response.content.decode()
+        assert response.status_code == 404, path
+        assert "<h1>Not found</h1>" in page
+        assert "There is nothing here, or it is not yours to see." in page
+        assert "URLconf" not in page and "urlpatterns" not in page
+
+
+def test_the_demo_answers_an_unknown_api_address_as_json(demo_pages: None) -> None:
+    # when
+    response = Client().get("/api/no-such-thing", headers={"Authorization": "Token x"})
+
+    # then
+    assert (response.status_code, response.json()) == (404, {"error": "Not found."})
+
+
+def test_the_demo_answers_a_bug_with_the_sites_own_500(
+    person: Client, demo_pages: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a view that fails for a reason of its own
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug, with internals in its message")
+
+    monkeypatch.setattr("jobs.selectors.job_list", broken)
+
+    # when
+    response = person.get("/jobs")
+
+    # then the site's own page: a plain sentence, no traceback
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Something went wrong</h1>" in page
+    assert errors.FAILED in page
+    assert "internals" not in page and "Traceback" not in page

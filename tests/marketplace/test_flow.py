@@ -59,7 +59,7 @@ def test_make_flow_pays_one_job_and_prints_its_receipt_as_one_json_line(broker: 
         "value": "4500",
         "assetCode": "USD",
         "assetScale": 2,
-        "formatted": "45.00 USD",
+        "formatted": "$45.00",
     }
     assert receipt["receiveAmount"]["value"] == "4500"
     assert "/incoming-payments/" in receipt["incomingPaymentId"]

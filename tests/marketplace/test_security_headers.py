@@ -68,6 +68,8 @@ def pages(db) -> dict[str, tuple[Client, str]]:  # type: ignore[no-untyped-def]
         "home": (anonymous, "/"),
         "login": (anonymous, "/login"),
         "signup": (anonymous, "/signup"),
+        "password reset": (anonymous, "/password-reset"),
+        "password reset sent": (anonymous, "/password-reset/sent"),
         "jobs": (funder, "/jobs"),
         "new job": (funder, "/jobs/new"),
         "job paying": (funder, f"/jobs/{paying.pk}"),

@@ -55,7 +55,7 @@ REFUND_ENDINGS: Counter[str] = Counter()
 R = Refund.Status
 # Refund statuses whose amount counts against what was paid.
 COMMITTED = (R.REQUESTED, R.AGREED, R.REFUNDED)
-# More than the job's 5.00 USD: asked for, it is refused.
+# More than the job's $5.00: asked for, it is refused.
 REFUND_AMOUNTS = st.one_of(st.none(), st.integers(1, 600))
 FAULT_ROUTES = [
     "incoming-payments.create",

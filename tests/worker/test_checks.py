@@ -83,7 +83,7 @@ def test_an_incoming_payment_that_is_not_ours_is_refused(payment: IncomingPaymen
         (replace(QUOTE, debit_amount=Amount(1300, "EUR", 2)), checks.QUOTE_LIED),
         (
             replace(QUOTE, debit_amount=Amount(1501, "USD", 2)),
-            "Your wallet's fee for this payment (2.51 USD) is more than 20% of it; nothing was paid.",
+            "Your wallet's fee for this payment ($2.51) is more than 20% of it; nothing was paid.",
         ),
     ],
 )
@@ -116,7 +116,7 @@ def test_an_outgoing_payment_other_than_the_approved_one_is_refused(payment: Out
     assert str(refused.value) == checks.PAYMENT_LIED
 
 
-# A refund: the provider sends a fixed 15.00 USD to the funder's incoming payment, which asks no amount.
+# A refund: the provider sends a fixed $15.00 to the funder's incoming payment, which asks no amount.
 REFUND = Amount(1500, "USD", 2)
 REFUND_INCOMING = replace(INCOMING, wallet_address=FUNDER.id, incoming_amount=None)
 REFUND_QUOTE = replace(
@@ -155,7 +155,7 @@ def test_a_refund_incoming_payment_with_an_amount_we_did_not_ask_for_is_refused(
         (replace(REFUND_QUOTE, wallet_address=FUNDER.id), checks.QUOTE_LIED),
         (
             replace(REFUND_QUOTE, receive_amount=Amount(1249, "USD", 2)),
-            "Your wallet's fee for this payment (2.51 USD) is more than 20% of it; nothing was paid.",
+            "Your wallet's fee for this payment ($2.51) is more than 20% of it; nothing was paid.",
         ),
     ],
 )

@@ -119,7 +119,7 @@ LIES = [
     pytest.param(
         "quotes.create",
         amount("debitAmount", "99900"),
-        checks.QUOTE_FEE.format(fee="986.50 USD", percent=20),
+        checks.QUOTE_FEE.format(fee="$986.50", percent=20),
         id="a quote with a huge fee",
     ),
 ]
@@ -306,7 +306,7 @@ BUDGET_QUOTE_LIES = [
     ),
     pytest.param(
         amount("debitAmount", "99900"),
-        checks.QUOTE_FEE.format(fee="986.50 USD", percent=20),
+        checks.QUOTE_FEE.format(fee="$986.50", percent=20),
         id="a quote debiting far more",
     ),
     pytest.param(

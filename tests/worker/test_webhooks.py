@@ -349,8 +349,8 @@ def test_an_event_payload_says_what_happened_and_nothing_secret() -> None:
             "refundId": None,
             "kind": "payment",
             "status": "succeeded",
-            "amount": {"value": "1300", "assetCode": "USD", "assetScale": 2, "formatted": "13.00 USD"},
-            "receiveAmount": {"value": "1250", "assetCode": "USD", "assetScale": 2, "formatted": "12.50 USD"},
+            "amount": {"value": "1300", "assetCode": "USD", "assetScale": 2, "formatted": "$13.00"},
+            "receiveAmount": {"value": "1250", "assetCode": "USD", "assetScale": 2, "formatted": "$12.50"},
             "error": None,
         },
     }

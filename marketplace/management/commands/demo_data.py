@@ -1,33 +1,52 @@
 """`manage.py demo_data`: the marketplace's own key, demo wallets on the local wallet, users, jobs, quotes.
 
-Safe to run again: the key is kept, existing wallets, users and jobs are reused. Writes the Open Payments
-settings the web and worker processes need to an env file (`var/demo.env` by default).
+Safe to run again: the key is kept, existing wallets, users and jobs are reused, and whatever an older
+demo lacks (a person, a job, the wallet's exchange rate) is added. Writes the Open Payments settings the
+web and worker processes need to an env file (`var/demo.env` by default).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.models import Job, Profile, Quote
-from marketplace.demo import DEMO_PASSWORD, KEY_ID
+from marketplace.demo import DEMO_PASSWORD, KEY_ID, RATES, STAFF_USERNAME
 from payments import generate_private_key, load_private_key, private_key_pem, public_jwk
 
+SCALE = 2  # of every demo wallet
+
+
+@dataclass(frozen=True)
+class Person:
+    """A demo user and their wallet on the local wallet."""
+
+    wallet: str
+    public_name: str
+    funds: bool = False
+    provides: bool = False
+    balance: int = 0  # minor units
+    asset_code: str = "USD"  # at SCALE
+
+
 PEOPLE = {
-    # username: (wallet name, public name, funder?, provider?, starting balance in minor units)
-    "funder": ("fiona", "Fiona Funder", True, False, 1_000_000),
-    "provider": ("pavel", "Pavel Provider", False, True, 0),
+    "funder": Person("fiona", "Fiona Funder", funds=True, balance=1_000_000),
+    "provider": Person("pavel", "Pavel Provider", provides=True),
+    "paula": Person("paula", "Paula Provider", provides=True, asset_code="EUR"),
 }
 JOBS = [
-    ("Translate the README into Portuguese", "About 1,500 words, Markdown kept as it is.", 4500),
-    ("Design a logo for the marketplace", "Three sketches, one final SVG.", 12000),
-    ("Fix the flaky CSV export", "The export drops the last row now and then.", 2750),
+    # title, description, who quotes, price in minor units of their wallet's asset
+    ("Translate the README into Portuguese", "About 1,500 words, Markdown kept as it is.", "provider", 4500),
+    ("Design a logo for the marketplace", "Three sketches, one final SVG.", "provider", 12000),
+    ("Fix the flaky CSV export", "The export drops the last row now and then.", "provider", 2750),
+    ("Translate the landing page into German", "About 800 words; the headings kept short.", "paula", 4000),
 ]
 
 
@@ -42,15 +61,20 @@ class Command(BaseCommand):
     def handle(self, *args: Any, wallet: str, key_file: str, env_file: str, **options: Any) -> None:
         admin = httpx.Client(base_url=wallet.rstrip("/") + "/_admin", timeout=10)
         key = demo_key(Path(key_file))
-        client_wallet = ensure_wallet(admin, "marketplace", "Open Jobs Marketplace", balance=0)
-        admin.post("/wallets/marketplace/keys", json=public_jwk(key, KEY_ID)).raise_for_status()
-        users = {}
-        for username, (name, public_name, funds, provides, balance) in PEOPLE.items():
-            document = ensure_wallet(admin, name, public_name, balance=balance)
-            users[username] = ensure_user(username, document, funds=funds, provides=provides)
-        ensure_jobs(users["funder"], users["provider"])
+        client_wallet = ensure_wallet(admin, Person("marketplace", "Open Jobs Marketplace"))
+        answered(admin.post("/wallets/marketplace/keys", json=public_jwk(key, KEY_ID)), "the key")
+        ensure_rates(admin)
+        users = {
+            username: ensure_user(username, ensure_wallet(admin, person), person)
+            for username, person in PEOPLE.items()
+        }
+        ensure_staff(STAFF_USERNAME)
+        ensure_jobs(users)
         write_env(Path(env_file), client_wallet["id"], Path(key_file))
-        self.stdout.write(f"demo data ready; log in as funder / provider with password {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"demo data ready; log in as funder, provider, paula or {STAFF_USERNAME} "
+            f"with password {DEMO_PASSWORD}"
+        )
 
 
 def demo_key(path: Path) -> Any:
@@ -65,36 +89,58 @@ def demo_key(path: Path) -> Any:
     return key
 
 
-def ensure_wallet(admin: httpx.Client, name: str, public_name: str, *, balance: int) -> dict[str, Any]:
-    """The wallet's admin document, creating the wallet (with `balance`) when the local wallet lacks it."""
-    response = admin.get(f"/wallets/{name}")
-    if response.status_code == 404:
-        body = {
-            "name": name,
-            "publicName": public_name,
-            "assetCode": "USD",
-            "assetScale": 2,
-            "balance": str(balance),
-        }
-        response = admin.post("/wallets", json=body)
+def answered(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The local wallet's answer about `what`; CommandError, saying what it answered, on a refusal."""
     if response.status_code >= 400:
-        raise CommandError(
-            f"the local wallet refused wallet {name!r}: {response.status_code} {response.text}"
-        )
+        raise CommandError(f"the local wallet refused {what}: {response.status_code} {response.text}")
     return dict(response.json())
 
 
-def ensure_user(username: str, wallet: dict[str, Any], *, funds: bool, provides: bool) -> User:
+def ensure_wallet(admin: httpx.Client, person: Person) -> dict[str, Any]:
+    """The person's wallet document, creating the wallet (with its balance) when the local wallet lacks
+    it."""
+    response = admin.get(f"/wallets/{person.wallet}")
+    if response.status_code == 404:
+        body = {
+            "name": person.wallet,
+            "publicName": person.public_name,
+            "assetCode": person.asset_code,
+            "assetScale": SCALE,
+            "balance": str(person.balance),
+        }
+        response = admin.post("/wallets", json=body)
+    return answered(response, f"wallet {person.wallet!r}")
+
+
+def ensure_rates(admin: httpx.Client) -> None:
+    """The demo's exchange rates at the local wallet, added to what it has when it was started without
+    them (`--rate`); a rate it has for the pair, either way round, is kept."""
+    rates: dict[str, str] = answered(admin.get("/settings"), "its settings")["rates"]
+    missing = {}
+    for rate in RATES:
+        pair, _, value = rate.partition("=")
+        source, _, target = pair.partition(":")
+        if pair not in rates and f"{target}:{source}" not in rates:
+            missing[pair] = value
+    if missing:
+        answered(admin.put("/settings", json={"rates": {**rates, **missing}}), "the exchange rates")
+
+
+def ensure_user(username: str, wallet: dict[str, Any], person: Person) -> User:
     """The demo user with a profile holding `wallet`."""
+    first, _, last = person.public_name.partition(" ")
     user, created = User.objects.get_or_create(username=username)
     if created:
         user.set_password(DEMO_PASSWORD)
-        user.save()
+    # Named as their wallets name them, so receipts and pages say "Pavel Provider", not "provider".
+    user.first_name, user.last_name = first, last
+    user.email = user.email or f"{username}@example.com"
+    user.save()
     Profile.objects.update_or_create(
         user=user,
         defaults={
-            "is_funder": funds,
-            "is_provider": provides,
+            "is_funder": person.funds,
+            "is_provider": person.provides,
             "wallet_address": wallet["id"],
             "wallet_id": wallet["id"],
             "asset_code": wallet["assetCode"],
@@ -104,18 +150,34 @@ def ensure_user(username: str, wallet: dict[str, Any], *, funds: bool, provides:
     return user
 
 
-def ensure_jobs(funder: User, provider: User) -> None:
-    """The demo jobs, each with the provider's quote, unless the funder already has jobs."""
-    if Job.objects.filter(funder=funder).exists():
-        return
-    for title, description, amount in JOBS:
+def ensure_staff(username: str) -> User:
+    """The demo's staff member: may read everything of the jobs app (the payments dashboard, the admin)
+    and change nothing."""
+    user, created = User.objects.get_or_create(username=username)
+    if created:
+        user.set_password(DEMO_PASSWORD)
+    user.is_staff = True
+    user.save()
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="jobs", codename__startswith="view_")
+    )
+    return user
+
+
+def ensure_jobs(users: dict[str, User]) -> None:
+    """The funder's demo jobs, each with its provider's quote in their wallet's asset; a job the funder
+    has already (by its title) is left as it is."""
+    funder = users["funder"]
+    for title, description, username, amount in JOBS:
+        if Job.objects.filter(funder=funder, title=title).exists():
+            continue
         job = Job.objects.create(funder=funder, title=title, description=description)
         Quote.objects.create(
             job=job,
-            provider=provider,
+            provider=users[username],
             amount_value=amount,
-            asset_code="USD",
-            asset_scale=2,
+            asset_code=PEOPLE[username].asset_code,
+            asset_scale=SCALE,
             note="I can start tomorrow.",
         )
 
