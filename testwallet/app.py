@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import admin, auth_server, consent, resource_server, wallet_server
+from . import admin, auth_server, consent, pages, resource_server, wallet_server
 from .clients import ClientDirectory
 from .config import Options
 from .errors import GnapError, ResourceError
@@ -105,6 +105,7 @@ def create_app(options: Options, store: Store, *, trusted_ca: Path | None = None
         *consent.routes,
         Route("/_health", health, methods=["GET"]),
         *admin.routes,
+        *pages.routes,
         *wallet_server.routes,
     ]
     app = Starlette(

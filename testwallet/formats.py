@@ -1,4 +1,5 @@
-"""Wire formats: amounts, timestamps, identifiers and JSON exactly as Rafiki writes them."""
+"""Wire formats: amounts, timestamps, identifiers and JSON exactly as Rafiki writes them; and how
+amounts and rates read for a person on the wallet's pages."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import re
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 MAX_UINT64 = 2**64 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UINT = re.compile(r"[0-9]+\Z")
 _ARRAY_INDEX = re.compile(r"(?:0|[1-9][0-9]*)\Z")
+# The wallet's pages speak one language; amounts read as in the United States.
+LOCALE = "en_US"
+RATE_DIGITS = 6  # significant digits of a rate shown to a person
 
 
 def iso(ms: int) -> str:
@@ -45,10 +53,25 @@ def amount(value: int, asset_code: str, asset_scale: int) -> dict[str, object]:
 
 
 def format_money(value: int, asset_code: str, asset_scale: int) -> str:
-    """Human form of a minor-unit amount: ``1050`` at scale 2 in USD is ``10.50 USD``."""
-    digits = str(value).rjust(asset_scale + 1, "0")
-    whole, fraction = (digits[:-asset_scale], digits[-asset_scale:]) if asset_scale else (digits, "")
-    return f"{whole}.{fraction} {asset_code}" if fraction else f"{whole} {asset_code}"
+    """A minor-unit amount as a person reads it: ``4500`` USD at scale 2 is ``$45.00``, ``120000`` is
+    ``$1,200.00``; exactly ``asset_scale`` digits after the point, nothing rounded. An asset with no
+    currency symbol keeps its code after the number: ``45.00 XYZ``."""
+    number = Decimal(value).scaleb(-asset_scale)
+    digits = "#,##0" + ("." + "0" * asset_scale if asset_scale else "")
+    if get_currency_symbol(asset_code, LOCALE) == asset_code:
+        return f"{format_decimal(number, format=digits, locale=LOCALE)} {asset_code}"
+    text: str = format_currency(number, asset_code, format="¤" + digits, locale=LOCALE, currency_digits=False)
+    return text
+
+
+def format_rate(source: str, target: str, rate: Fraction) -> str:
+    """An exchange rate as a person reads it: ``1 USD = 0.92 EUR`` (six significant digits at most)."""
+    with localcontext() as context:
+        context.prec = RATE_DIGITS
+        shown = (Decimal(rate.numerator) / Decimal(rate.denominator)).normalize()
+    decimals = max(0, -int(shown.as_tuple().exponent))
+    number = format_decimal(shown, format="#,##0" + ("." + "0" * decimals if decimals else ""), locale=LOCALE)
+    return f"1 {source} = {number} {target}"
 
 
 def new_uuid() -> str:

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from testwallet.config import Fee, Settings, parse_rate
-from testwallet.formats import format_money, iso, js_order, parse_iso, parse_uint64
+from testwallet.consent import interval_text
+from testwallet.formats import format_money, format_rate, iso, js_order, parse_iso, parse_uint64
 from testwallet.grants import with_query
 from testwallet.limits import IntervalError, current_window, parse_duration
 from testwallet.pricing import PricingError, price_fixed_debit, price_fixed_receive
@@ -132,11 +133,54 @@ def test_parse_uint64(value: object, expected: int | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "scale", "text"),
-    [(1050, 2, "10.50 USD"), (5, 2, "0.05 USD"), (7, 0, "7 USD"), (1, 3, "0.001 USD")],
+    ("value", "code", "scale", "text"),
+    [
+        (1050, "USD", 2, "$10.50"),
+        (5, "USD", 2, "$0.05"),
+        (7, "USD", 0, "$7"),
+        (1, "USD", 3, "$0.001"),
+        (120000, "USD", 2, "$1,200.00"),
+        (4000, "EUR", 2, "€40.00"),
+        (9000, "EUR", 3, "€9.000"),
+        (500000, "JPY", 0, "¥500,000"),
+        (4500, "XYZ", 2, "45.00 XYZ"),
+        (123456789, "XYZ", 0, "123,456,789 XYZ"),
+        (2**64 - 1, "USD", 2, "$184,467,440,737,095,516.15"),
+    ],
 )
-def test_format_money(value: int, scale: int, text: str) -> None:
-    assert format_money(value, "USD", scale) == text
+def test_format_money(value: int, code: str, scale: int, text: str) -> None:
+    # exactly the asset scale's digits, thousands separators, the symbol when there is one
+    assert format_money(value, code, scale) == text
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "rate", "text"),
+    [
+        ("USD", "EUR", Fraction("0.92"), "1 USD = 0.92 EUR"),
+        ("EUR", "USD", 1 / Fraction("0.92"), "1 EUR = 1.08696 USD"),
+        ("USD", "JPY", Fraction(150), "1 USD = 150 JPY"),
+        ("USD", "XYZ", Fraction(1234567), "1 USD = 1,234,570 XYZ"),
+        ("XYZ", "USD", Fraction(1, 10**9), "1 XYZ = 0.000000001 USD"),
+    ],
+)
+def test_format_rate(source: str, target: str, rate: Fraction, text: str) -> None:
+    assert format_rate(source, target, rate) == text
+
+
+@pytest.mark.parametrize(
+    ("interval", "text"),
+    [
+        ("R/2026-12-01T00:00:00Z/P1M", "every month"),
+        ("R/2026-12-01T00:00:00Z/P1W", "every week"),
+        ("R/2026-12-01T00:00:00Z/P1D", "every day"),
+        ("R/2026-12-01T00:00:00Z/P1Y", "every year"),
+        ("R/2026-12-01T00:00:00Z/P2M", "R/2026-12-01T00:00:00Z/P2M"),
+        ("R3/2026-12-01T00:00:00Z/P1M", "R3/2026-12-01T00:00:00Z/P1M"),
+        ("P1M", "P1M"),
+    ],
+)
+def test_interval_text(interval: str, text: str) -> None:
+    assert interval_text(interval) == text
 
 
 def test_js_order_puts_array_index_keys_first() -> None:
