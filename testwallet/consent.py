@@ -62,13 +62,13 @@ def _invalid_interaction(grant: Grant) -> Response:
     raise GnapError(403, "invalid_interaction", "invalid interaction")
 
 
-def _decided_here(request: Request, store: Store, interaction: Interaction, grant: Grant) -> bool:
-    """Whether the browser that decided this interaction (it holds the session cookie) is back while the
-    decision still stands: it is shown the decision instead of Rafiki's redirect."""
+def _decided_here(request: Request, store: Store, interaction: Interaction) -> bool:
+    """Whether the browser that decided this interaction (it holds the session cookie) is back, say with
+    Back after the payment: it is shown its decision instead of Rafiki's redirect, even once the client
+    used the grant and revoked it (the decision was still made), until the interaction's time is up."""
     return (
         interaction.state != InteractionState.PENDING
         and request.cookies.get(COOKIE) == interaction.nonce
-        and not grant.revoked
         and not grants.interaction_expired(store, interaction)
     )
 
@@ -80,7 +80,7 @@ async def start(request: Request) -> Response:
         raise GnapError(400, "unknown_interaction", "unknown interaction")
     interaction, grant = found
     if interaction.state != InteractionState.PENDING or grant.revoked:
-        if _decided_here(request, store, interaction, grant):
+        if _decided_here(request, store, interaction):
             return pages.html_response(decided_page(interaction, grant))
         return _invalid_interaction(grant)
     auto = store.settings.auto_consent

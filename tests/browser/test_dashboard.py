@@ -1,6 +1,7 @@
 """The staff dashboard in a real browser, on a phone: it renders its charts with no request leaving the
 marketplace (every request is routed, and one to any other host fails the test), breaks no rule of the
-Content-Security-Policy, fits the screen, and refreshes its figures by itself."""
+Content-Security-Policy, fits the screen, refreshes its figures by itself, and has nothing axe-core rates
+serious or critical; nor has the funder's "My money" page beside it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from jobs.models import AttemptStatus, PaymentAttempt
-from tests.browser.walk import CHROMIUM, PHONE
+from tests.browser.axe import Violation, blocking_violations
+from tests.browser.walk import CHROMIUM, PHONE, scrolls_sideways
 from tests.jobs import factories as f
 from tests.marketplace.test_csp_in_browser import WATCH, in_a_thread, session_cookie
 from tests.services import require
@@ -44,7 +46,7 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
     f.attempt(f.quote(f.job(fiona), pavel), AttemptStatus.AWAITING_AUTHORIZATION)
     staff = User.objects.create_user("olga", password=f.PASSWORD, is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_paymentattempt"))
-    cookie = session_cookie(staff)
+    cookie, fionas_cookie = session_cookie(staff), session_cookie(fiona)
     base = live_server.url
     ours = urlsplit(base).netloc
 
@@ -56,6 +58,8 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
 
     requested: list[str] = []
     elsewhere: list[str] = []
+    found: list[Violation] = []
+    wide: list[str] = []
 
     def only_the_marketplace(route: Route) -> None:
         url = route.request.url
@@ -92,18 +96,47 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
             expect(page.locator("#table-funnel")).to_contain_text("Approved")
             expect(page.locator('[data-figure="paid"]')).to_have_text("$25.00")
             page.screenshot(path=str(artifacts / "phone.png"), full_page=True)
-            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            found += blocking_violations(page)
+            wide += [page.url] if scrolls_sideways(page) else []
+
+            # and the day-by-day numbers open under the chart
+            page.get_by_text("The numbers, day by day").click()
+            expect(page.locator("#table-days")).to_be_visible()
+            found += blocking_violations(page)
+            wide += [page.url] if scrolls_sideways(page) else []
 
             # and, 30 seconds later, the figures refresh themselves
             in_a_thread(one_more_paid)
             page.clock.fast_forward(31_000)
             expect(page.locator('[data-figure="paid"]')).to_have_text("$37.50", timeout=10_000)
+            found += blocking_violations(page)
+            wide += [page.url] if scrolls_sideways(page) else []
             violations = page.evaluate("window.cspViolations")
+            context.close()
+
+            # when the funder opens "My money" on a phone
+            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            context.route("**/*", only_the_marketplace)
+            context.add_init_script(WATCH)
+            context.add_cookies([{"name": "sessionid", "value": fionas_cookie, "url": base}])
+            page = context.new_page()
+            page.goto(f"{base}/money")
+
+            # then it lists what she paid, inside the screen
+            expect(page.get_by_role("heading", name="My money")).to_be_visible()
+            expect(page.locator("#table-lines tbody tr")).to_have_count(3)
+            page.screenshot(path=str(artifacts / "money.png"), full_page=True)
+            found += blocking_violations(page)
+            wide += [page.url] if scrolls_sideways(page) else []
+            violations += page.evaluate("window.cspViolations")
             context.close()
         finally:
             browser.close()
 
-    # and no request left the marketplace, nor broke the policy
+    # and no request left the marketplace, nor broke the policy; no page was wider than the phone, nor had
+    # anything axe-core rates serious or critical
     assert elsewhere == []
     assert any("/dashboard/figures" in url for url in requested)
     assert violations == []
+    assert wide == []
+    assert found == [], "\n".join(map(str, found))

@@ -1,6 +1,8 @@
 """A refund in a real browser, as the two people do it: the funder pays a job and asks for part of it
 back, the provider agrees and approves the refund in their own wallet's consent page, and both see the job
-partly refunded, without reloading.
+partly refunded, without reloading. The provider does their part on a phone. Every state either of them
+sees has one primary button at most, fits the screen without a sideways scroll, and has nothing axe-core
+rates serious or critical.
 
 The stack is the one `make demo` brings up (local wallet with a real consent page, demo data, web,
 worker), on free ports with its own SQLite. Screenshots of every step: artifacts/browser/<test>/.
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,11 +21,44 @@ from playwright.sync_api import Page, expect
 
 from marketplace.demo import DEMO_PASSWORD
 from tests.browser.test_newcomer_walk import FIRST_JOB, demo_stack, walk_or_explain
-from tests.browser.walk import DESKTOP, LINK_SECONDS, PAID_SECONDS, Walk, mark_loaded, still_loaded
+from tests.browser.walk import (
+    DESKTOP,
+    LINK_SECONDS,
+    PAID_SECONDS,
+    PHONE,
+    Walk,
+    mark_loaded,
+    primary_buttons,
+    scrolls_sideways,
+    still_loaded,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PARTLY = "Partly refunded: $15.00 of $45.00"
+
+
+def settled(page: Page) -> None:
+    """What every state a person sees keeps to: one primary button at most, and no sideways scroll on a
+    phone."""
+    buttons = primary_buttons(page)
+    assert len(buttons) <= 1, f"{len(buttons)} primary buttons on {page.url}: {buttons}"
+    viewport = page.viewport_size
+    if viewport is not None and viewport["width"] <= PHONE["width"]:
+        assert not scrolls_sideways(page), f"{page.url} scrolls sideways on a phone"
+
+
+@contextmanager
+def step(walk: Walk, name: str, page: Page) -> Iterator[None]:
+    """`walk.step`, ending on a `settled` page."""
+    with walk.step(name, page):
+        yield
+        settled(page)
+
+
+def log_in(walk: Walk, page: Page, *, where: str) -> None:
+    walk.log_in(page, where=where)
+    settled(page)
 
 
 def to_the_wallet(walk: Walk, page: Page, link_name: str) -> None:
@@ -53,10 +90,11 @@ def refund_walk(walk: Walk) -> dict[str, str]:
     """The funder pays the demo's first job, asks for $15.00 back; the provider agrees and consents."""
     seen: dict[str, str] = {}
     _funder_context, funder = walk.new_page(DESKTOP)
-    walk.log_in(funder, where="funder's laptop")
+    log_in(walk, funder, where="funder's laptop")
     job_url = walk.open_job_to_pay(funder)
+    settled(funder)
 
-    with walk.step("the funder approves the quote and pays in the wallet", funder):
+    with step(walk, "the funder approves the quote and pays in the wallet", funder):
         funder.get_by_role("button", name="Approve & pay").first.click()
         expect(funder.locator(".message-success")).to_contain_text("Quote approved")
         to_the_wallet(walk, funder, "Complete payment")
@@ -64,7 +102,7 @@ def refund_walk(walk: Walk) -> dict[str, str]:
         status = funder.locator("#payment-panel .panel-status")
         expect(status).to_have_text(re.compile(r"Paid$"), timeout=PAID_SECONDS * 1000)
 
-    with walk.step("the funder asks for $15.00 back", funder):
+    with step(walk, "the funder asks for $15.00 back", funder):
         funder.goto(job_url)
         refunds = funder.locator("#refunds")
         expect(refunds.get_by_role("heading", name="Ask for a refund")).to_be_visible()
@@ -78,26 +116,33 @@ def refund_walk(walk: Walk) -> dict[str, str]:
         mark_loaded(funder)
 
     provider_walk = Walk(walk.browser, walk.marketplace, walk.wallet, walk.artifacts, username="provider")
-    provider_walk.steps = walk.steps  # one numbering for the screenshots of both people
+    # one numbering for the screenshots of both people, and one list of what axe-core found
+    provider_walk.steps, provider_walk.violations = walk.steps, walk.violations
     provider_walk.password = walk.password
-    _provider_context, provider = walk.new_page(DESKTOP)
-    provider_walk.log_in(provider, where="provider's laptop")
+    _provider_context, provider = walk.new_page(PHONE, mobile=True)
+    log_in(provider_walk, provider, where="provider's phone")
 
-    with walk.step("the provider finds the request waiting for them", provider):
+    with step(walk, "the provider finds the request waiting for them", provider):
         provider.get_by_role("link", name=re.compile(r"^Refunds\s+1\s+waiting for you$")).click()
         expect(provider.get_by_role("heading", name="Waiting for you")).to_be_visible()
         expect(provider.locator(".refund-status")).to_have_text("The funder asks for a refund")
         expect(provider.locator(".refund-reason")).to_contain_text("Only half of the text was translated.")
+        assert primary_buttons(provider) == ["Agree and refund $15.00"], primary_buttons(provider)
+
+    with step(walk, "the provider opens the job the request is about", provider):
         provider.get_by_role("link", name=FIRST_JOB).click()
         provider.wait_for_url(f"{job_url}*")
+        expect(provider.get_by_role("button", name="Agree and refund $15.00")).to_be_visible()
+        # (on the job's page the payment panel holds the one primary button)
+        assert primary_buttons(provider) == ["View receipt"], primary_buttons(provider)
 
-    with walk.step("the provider agrees and approves the refund in their wallet", provider):
+    with step(walk, "the provider agrees and approves the refund in their wallet", provider):
         provider.get_by_role("button", name="Agree and refund $15.00").click()
         expect(provider.locator(".message-success")).to_contain_text("Refund agreed")
         to_the_wallet(walk, provider, "Complete refund")
         accept_in_the_wallet(walk, provider, job_url, "$15.00")
 
-    with walk.step("the provider sees the refund paid back, without a reload", provider):
+    with step(walk, "the provider sees the refund paid back, without a reload", provider):
         card = provider.locator("#refunds-panel .refund").first
         expect(card.locator(".refund-status")).to_have_text("Refunded", timeout=PAID_SECONDS * 1000)
         assert still_loaded(provider), "the provider's page was reloaded"
@@ -107,7 +152,7 @@ def refund_walk(walk: Walk) -> dict[str, str]:
         seen["received"] = receipt.locator("div", has_text="Reached the funder").locator("dd").inner_text()
         expect(provider.locator(".attempts .attempt-kind").first).to_have_text("Refund")
 
-    with walk.step("the funder sees Refunded too, without a reload", funder):
+    with step(walk, "the funder sees Refunded too, without a reload", funder):
         card = funder.locator("#refunds-panel .refund").first
         expect(card.locator(".refund-status")).to_have_text("Refunded", timeout=PAID_SECONDS * 1000)
         assert still_loaded(funder), "the funder's page was reloaded"
@@ -119,7 +164,7 @@ def refund_walk(walk: Walk) -> dict[str, str]:
             path=str(walk.artifacts / "job-refunded.png"), full_page=True, animations="disabled"
         )
 
-    with walk.step("the job list says partly refunded", funder):
+    with step(walk, "the job list says partly refunded", funder):
         funder.goto(f"{walk.marketplace}/jobs")
         row = funder.locator(".job-row").filter(has=funder.get_by_role("link", name=FIRST_JOB, exact=True))
         expect(row.locator(".badge")).to_have_text(PARTLY)
@@ -140,6 +185,8 @@ def test_a_refund_walked_by_both_people_in_a_real_browser(browser, artifacts: Pa
         # when the funder pays and asks for part back, and the provider agrees and consents
         seen = walk_or_explain(walk, tmp_path, lambda: refund_walk(walk))
 
-    # then exactly $15.00 left the provider's wallet and reached the funder's
+    # then exactly $15.00 left the provider's wallet and reached the funder's, and no page either of them
+    # saw had anything axe-core rates serious or critical
     assert (seen["sent"], seen["received"].strip()) == ("$15.00", "$15.00")
     assert (artifacts / "job-refunded.png").exists()
+    assert not walk.violations, "\n".join(map(str, walk.violations))

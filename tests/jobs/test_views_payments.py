@@ -493,7 +493,6 @@ def test_receipt_shows_the_funder_amounts_wallets_payments_and_dates(deal):
         f"You paid pavel $12.50 for “{deal['job'].title}”, {attempt.finished_at:%-d %b %Y}.",
         '<dt>You paid</dt><dd>$13.00 <span class="muted">(includes $0.50 wallet fee)</span></dd>',
         "<dt>pavel received</dt><dd>$12.50</dd>",
-        f"<dt>For</dt><dd>{deal['job'].title}</dd>",
         "<dt>From wallet</dt><dd><code>https://wallet.example/fiona</code></dd>",
         "<dt>To wallet</dt><dd><code>https://wallet.example/pavel</code></dd>",
         "<dt>Incoming payment</dt><dd><code>https://wallet.example/incoming-payments/in-1</code></dd>",

@@ -455,7 +455,7 @@ def test_an_approved_polling_grant_says_the_page_can_be_closed(parties: Parties)
     assert page.by_id("continue") is None and page.by_id("accept") is None
 
 
-def test_a_revoked_or_expired_decision_is_rafikis_answer_even_for_the_browser_that_made_it(
+def test_a_decision_stands_after_the_grant_is_used_and_ends_with_the_interactions_time(
     parties: Parties,
 ) -> None:
     # given two interactions this browser accepted
@@ -468,7 +468,8 @@ def test_a_revoked_or_expired_decision_is_rafikis_answer_even_for_the_browser_th
             browser.get(redirect)
             browser.post(redirect.split("?")[0] + "/accept")
 
-        # when it opens one again after its grant was revoked, the other after the interaction expired
+        # when it opens one again after the client used and revoked its grant (Back after paying), the
+        # other after the interaction's time is up
         continuation = revoked.json()["continue"]
         token = continuation["access_token"]["value"]
         assert parties.op.delete(continuation["uri"], token=token).status_code == 204
@@ -476,9 +477,12 @@ def test_a_revoked_or_expired_decision_is_rafikis_answer_even_for_the_browser_th
         parties.server.advance_clock(31)
         after_expiry = browser.get(expired.json()["interact"]["redirect"])
 
-    # then both send the client result=invalid_interaction, as for anyone else
-    for answer in (after_revocation, after_expiry):
-        assert answer.status_code == 302
-        assert answer.headers["location"] == (
-            "http://127.0.0.1:9/callback?job=42&result=invalid_interaction&message=invalid+interaction"
-        )
+    # then the first still shows what it decided; the second sends the client result=invalid_interaction,
+    # as for anyone else
+    assert after_revocation.status_code == 200
+    assert [h1.text for h1 in Page(after_revocation.text).tags("h1")] == ["Already approved"]
+    assert Page(after_revocation.text).by_id("accept") is None
+    assert after_expiry.status_code == 302
+    assert after_expiry.headers["location"] == (
+        "http://127.0.0.1:9/callback?job=42&result=invalid_interaction&message=invalid+interaction"
+    )
