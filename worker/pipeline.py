@@ -113,18 +113,39 @@ NOT_YOUR_DOING = (
 )
 
 
+# The most of a wallet's own words a funder is shown (they are the wallet's, not ours: quoted, one line).
+WALLET_WORDS_LIMIT = 200
+
+
 def plain_reason(exc: OpenPaymentsError) -> str:
-    """What a funder reads when a wallet refused a step, or could not be reached for good."""
+    """What a funder reads when a wallet refused a step, or could not be reached for good; with the
+    wallet's own description of the refusal, quoted, when it gave one."""
     problem = connection_problem(exc) if isinstance(exc, TransportError) else None
     if problem:
         return problem + NOT_YOUR_DOING
     if isinstance(exc, UnsafeURLError):
         return "One of the wallet addresses cannot be used. Check both wallet addresses and try again."
     if isinstance(exc, HTTPError) and exc.status in (401, 403):
-        return "The wallet refused our request. Please try again; if it keeps failing, contact support."
-    if isinstance(exc, NotFound):
-        return "A wallet did not recognise this payment. Check both wallet addresses and try again."
-    return "The wallet could not prepare this payment. Please try again."
+        reason = "The wallet refused our request."
+        advice = " Please try again; if it keeps failing, contact support."
+    elif isinstance(exc, NotFound):
+        reason = "A wallet did not recognise this payment."
+        advice = " Check both wallet addresses and try again."
+    else:
+        reason, advice = "The wallet could not prepare this payment.", " Please try again."
+    return reason + wallet_said(exc) + advice
+
+
+def wallet_said(exc: OpenPaymentsError) -> str:
+    """' The wallet said: "…".' with the wallet's description of an error answer, on one line and cut
+    short; empty when it gave none."""
+    description = exc.description if isinstance(exc, HTTPError) else None
+    words = " ".join((description or "").split())
+    if not words:
+        return ""
+    if len(words) > WALLET_WORDS_LIMIT:
+        words = words[: WALLET_WORDS_LIMIT - 1].rstrip() + "…"
+    return f" The wallet said: “{words}”."
 
 
 DETAIL_LIMIT = 2000

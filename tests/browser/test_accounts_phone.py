@@ -144,7 +144,7 @@ def test_a_password_reset_on_a_phone_from_the_request_to_the_used_link(
     live_server: LiveServer, settings: Settings, artifacts: Path
 ) -> None:
     require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import ViewportSize, expect, sync_playwright
 
     from tests.browser.walk import launch
 
@@ -157,7 +157,8 @@ def test_a_password_reset_on_a_phone_from_the_request_to_the_used_link(
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
+            context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
             context.add_init_script(WATCH)
             page = context.new_page()
 

@@ -6,11 +6,13 @@ serious or critical; nor has the funder's "My money" page beside it."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
+from pytest_django.live_server_helper import LiveServer
 
 from jobs.models import AttemptStatus, PaymentAttempt
 from tests.browser.axe import Violation, blocking_violations
@@ -25,10 +27,10 @@ CHARTS = ("chart-money", "chart-funnel", "chart-reasons", "chart-wallets")
 
 
 def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplace(
-    live_server, artifacts
-) -> None:  # type: ignore[no-untyped-def]
+    live_server: LiveServer, artifacts: Path
+) -> None:
     require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import Route, expect, sync_playwright
+    from playwright.sync_api import Route, ViewportSize, expect, sync_playwright
 
     from tests.browser.walk import launch
 
@@ -56,6 +58,7 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
             created_at=yesterday, authorized_at=timezone.now(), finished_at=timezone.now()
         )
 
+    phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
     requested: list[str] = []
     elsewhere: list[str] = []
     found: list[Violation] = []
@@ -73,7 +76,7 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
             context.route("**/*", only_the_marketplace)
             context.add_init_script(WATCH)
             context.add_cookies([{"name": "sessionid", "value": cookie, "url": base}])
@@ -115,7 +118,7 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
             context.close()
 
             # when the funder opens "My money" on a phone
-            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
             context.route("**/*", only_the_marketplace)
             context.add_init_script(WATCH)
             context.add_cookies([{"name": "sessionid", "value": fionas_cookie, "url": base}])

@@ -68,7 +68,7 @@ def test_a_row_shows_the_lowest_price_in_each_asset_the_quote_count_the_budget_a
     # then
     assert facts(html) == ["from €40.00 or $45.00 · 3 quotes · Budget $100.00 · Deadline 5 Jun 2030"]
     assert '· Deadline <time datetime="2030-06-05">5 Jun 2030</time></p>' in html
-    assert f'<span class="job-row-meta">#{job.pk} · posted by fiona · ' in html
+    assert f'<span class="job-row-meta">#{job.pk} · posted by you · ' in html
 
 
 def test_a_row_says_when_a_job_has_no_quote_or_one() -> None:

@@ -336,3 +336,24 @@ def test_an_unknown_job_is_404():
     response = f.logged_in(f.funder()).get(reverse("job-detail", kwargs={"job_id": 999}))
     # then
     assert response.status_code == 404
+
+
+def test_the_job_page_names_its_funder_budget_and_deadline():
+    # given a job with a budget and a deadline, and the Fiona who posted it named in full
+    fiona = f.funder()
+    fiona.first_name, fiona.last_name = "Fiona", "Funder"
+    fiona.save()
+    job = f.job(
+        fiona,
+        budget_value=150_000,
+        budget_asset_code="USD",
+        budget_asset_scale=2,
+        deadline=timezone.now().date().replace(year=2030, month=6, day=5),
+    )
+    # when Fiona and a provider open it
+    own = f.logged_in(fiona).get(reverse("job-detail", kwargs={"job_id": job.pk})).content.decode()
+    theirs = f.logged_in(f.provider()).get(reverse("job-detail", kwargs={"job_id": job.pk})).content.decode()
+    # then
+    facts = " · Budget $1,500.00 · Deadline 5 Jun 2030</p>"
+    assert f"Posted by you on {job.created_at:%-d %b %Y}{facts}" in own
+    assert f"Posted by Fiona Funder on {job.created_at:%-d %b %Y}{facts}" in theirs

@@ -37,6 +37,12 @@ def panel_url(job) -> str:
     return reverse("payment-panel", kwargs={"job_id": job.pk})
 
 
+def eur_attempt(deal, status: str, **fields: object) -> None:
+    """Sam's 40.00 EUR quote on the job, paid from the funder's USD wallet at $44.00, in `status`."""
+    quote = f.quote(deal["job"], deal["stranger"], amount_value=4000, asset_code="EUR")
+    f.attempt(quote, status, debit_amount=4400, receive_amount=4000, receive_asset_code="EUR", **fields)
+
+
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.wsgi_request._messages]
 
@@ -517,15 +523,7 @@ def test_receipt_debits_the_quoted_amount_when_the_wallet_kept_a_fee(deal):
 
 def test_receipt_of_a_payment_across_currencies_shows_both_sides_and_the_rate(deal):
     # given a EUR quote paid from the funder's USD wallet: $44.00 debited, €40.00 received
-    quote = f.quote(deal["job"], deal["stranger"], amount_value=4000, asset_code="EUR")
-    f.attempt(
-        quote,
-        AttemptStatus.SUCCEEDED,
-        debit_amount=4400,
-        receive_amount=4000,
-        receive_asset_code="EUR",
-        received_amount=4000,
-    )
+    eur_attempt(deal, AttemptStatus.SUCCEEDED, received_amount=4000)
     # when
     html = f.logged_in(deal["funder"]).get(receipt_url(deal["job"])).content.decode()
     # then
@@ -612,14 +610,7 @@ def test_each_panel_poll_updates_the_job_badge_in_the_page_header(deal):
 
 def test_panel_before_consent_shows_both_currencies_and_the_rate(deal):
     # given a EUR quote whose link is ready at the funder's USD wallet: $44.00 for €40.00
-    quote = f.quote(deal["job"], deal["stranger"], amount_value=4000, asset_code="EUR")
-    f.attempt(
-        quote,
-        AttemptStatus.AWAITING_AUTHORIZATION,
-        debit_amount=4400,
-        receive_amount=4000,
-        receive_asset_code="EUR",
-    )
+    eur_attempt(deal, AttemptStatus.AWAITING_AUTHORIZATION)
     # when
     html = f.logged_in(deal["funder"]).get(panel_url(deal["job"]), headers=HTMX).content.decode()
     # then
