@@ -145,6 +145,9 @@ LIVE_STATUSES = (
     AttemptStatus.AUTHORIZED,
     AttemptStatus.PROCESSING,
 )
+# The error code of an attempt whose quote no longer fits the provider's wallet (its asset changed): a
+# new link for the same quote would fail the same way; the provider has to quote again.
+QUOTE_OUTDATED = "quote_outdated"
 
 
 class AttemptKind(models.TextChoices):

@@ -23,8 +23,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from jobs.models import QUOTE_OUTDATED, Job, PaymentAttempt, Refund
 from jobs.models import AttemptStatus as S
-from jobs.models import Job, PaymentAttempt, Refund
 from jobs.money import Money, format_amount
 from jobs.selectors import PaymentViewer
 from jobs.states import FINAL
@@ -278,7 +278,10 @@ class AttemptView:
 
     @property
     def can_retry(self) -> bool:
-        return self.viewer_is_payer and self.state in FINAL and self.state != S.SUCCEEDED
+        """Whether a new link for the same quote can help: the attempt ended unpaid, and not because the
+        quote itself no longer fits the provider's wallet."""
+        unpaid = self.state in FINAL and self.state != S.SUCCEEDED
+        return self.viewer_is_payer and unpaid and self._attempt.error_code != QUOTE_OUTDATED
 
     @property
     def tone(self) -> str:
@@ -420,6 +423,12 @@ class PaymentPanel:
         """The state the panel is styled by: a provider never learns how the funder's unpaid attempts
         ended."""
         return "none" if not self.sees_details and self.state in DEFAULT_ERRORS else self.state
+
+    @property
+    def outdated_quote_id(self) -> int | None:
+        """The quote the last attempt found outdated (the provider's wallet changed asset since)."""
+        attempt = self._attempt
+        return attempt.quote_id if attempt and attempt.error_code == QUOTE_OUTDATED else None
 
     @property
     def retry_quote_id(self) -> int | None:

@@ -38,11 +38,12 @@ LARGEST_STORED = 2**63 - 1
 
 class Refused(Exception):
     """A wallet answered in a way the attempt cannot go on from: the message is for the funder, `differs`
-    (what the log says) is the message unless given."""
+    (what the log says) is the message unless given, `code` the attempt's error code."""
 
-    def __init__(self, message: str, differs: str = "") -> None:
+    def __init__(self, message: str, differs: str = "", code: str = "wallet_answer") -> None:
         super().__init__(message)
         self.differs = differs or message
+        self.code = code
 
 
 class Mismatch(Refused):

@@ -31,7 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from jobs.leases import Lease, LeaseLost, held_for, leased
-from jobs.models import FINAL_STATUSES, Budget, PaymentAttempt
+from jobs.models import FINAL_STATUSES, QUOTE_OUTDATED, Budget, PaymentAttempt
 from jobs.models import AttemptStatus as S
 from jobs.money import format_amount
 from jobs.services import attempt_grant_revoked, budget_end
@@ -160,7 +160,7 @@ def error_code(exc: BaseException) -> str:
     if isinstance(exc, UnsafeURLError):
         return "unsafe_url"
     if isinstance(exc, Refused):
-        return "wallet_answer"
+        return exc.code
     if isinstance(exc, ImproperlyConfigured):
         return "configuration"
     return type(exc).__name__.lower()[:32]
@@ -463,7 +463,8 @@ def ensure_incoming_payment(lease: Lease, receiver: WalletAddress) -> None:
     ):
         raise Refused(
             f"The provider's wallet now holds {receiver.asset_code}, but their quote is in "
-            f"{price.asset_code}; ask them to quote again. Nothing was paid."
+            f"{price.asset_code}; ask them to quote again. Nothing was paid.",
+            code=QUOTE_OUTDATED,
         )
     client = open_payments_client()
     expires_at = timezone.now() + timedelta(hours=pacing("INCOMING_PAYMENT_HOURS"))

@@ -58,7 +58,7 @@ def test_the_account_pages_fit_a_phone_and_sign_up_works_by_labels(
     live_server: LiveServer, artifacts: Path
 ) -> None:
     require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import ViewportSize, expect, sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from tests.browser.walk import launch
 
@@ -66,7 +66,7 @@ def test_the_account_pages_fit_a_phone_and_sign_up_works_by_labels(
     fiona = f.funder("fiona", wallet_address=LONG_WALLET, wallet_id=LONG_WALLET)
     cookie = session_cookie(fiona)
     base = live_server.url
-    phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
+    phone = PHONE
     seen = Seen(artifacts)
 
     with sync_playwright() as playwright:
@@ -144,7 +144,7 @@ def test_a_password_reset_on_a_phone_from_the_request_to_the_used_link(
     live_server: LiveServer, settings: Settings, artifacts: Path
 ) -> None:
     require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import ViewportSize, expect, sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from tests.browser.walk import launch
 
@@ -157,7 +157,7 @@ def test_a_password_reset_on_a_phone_from_the_request_to_the_used_link(
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
+            phone = PHONE
             context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
             context.add_init_script(WATCH)
             page = context.new_page()

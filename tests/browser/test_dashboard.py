@@ -30,7 +30,7 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
     live_server: LiveServer, artifacts: Path
 ) -> None:
     require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import Route, ViewportSize, expect, sync_playwright
+    from playwright.sync_api import Route, expect, sync_playwright
 
     from tests.browser.walk import launch
 
@@ -58,7 +58,7 @@ def test_the_dashboard_renders_its_charts_with_no_request_leaving_the_marketplac
             created_at=yesterday, authorized_at=timezone.now(), finished_at=timezone.now()
         )
 
-    phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
+    phone = PHONE
     requested: list[str] = []
     elsewhere: list[str] = []
     found: list[Violation] = []

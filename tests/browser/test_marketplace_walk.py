@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FloatRect, Locator, Page, ViewportSize, expect
 
 from marketplace.demo import DEMO_PASSWORD
 from tests.browser.test_newcomer_walk import demo_stack, walk_or_explain
@@ -43,7 +43,7 @@ from tests.services import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-WIDE = {"width": 1280, "height": 800}
+WIDE = ViewportSize(width=1280, height=800)
 EUR_JOB = "Translate the landing page into German"
 CANCELLED_JOB = "Fix the flaky CSV export"
 README_SCREENSHOT = ROOT / "docs" / "job-paid.png"
@@ -101,7 +101,7 @@ def tab_to(page: Page, target: Locator, presses: int = 80) -> None:
     raise AssertionError(f"Tab never reached {target}")
 
 
-def overlapping(boxes: list[dict[str, float]]) -> bool:
+def overlapping(boxes: list[FloatRect]) -> bool:
     """Whether any two of these boxes overlap."""
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
@@ -156,8 +156,9 @@ def public_pages(walk: MarketplaceWalk, wide: Page, phone: Page) -> None:
         wide.goto(f"{walk.marketplace}/")
         steps = wide.locator(".steps li")
         expect(steps).to_have_count(4)
-        boxes = [steps.nth(i).bounding_box() or {} for i in range(4)]
-        assert not overlapping(boxes), boxes
+        found = [steps.nth(i).bounding_box() for i in range(4)]
+        boxes = [box for box in found if box is not None]
+        assert len(boxes) == 4 and not overlapping(boxes), found
         walk.check(wide)
 
     with walk.step("the home page on a phone", phone):
@@ -179,8 +180,8 @@ def public_pages(walk: MarketplaceWalk, wide: Page, phone: Page) -> None:
         phone.goto(f"{walk.marketplace}/signup")
         email, roles = phone.get_by_label("Email"), phone.get_by_role("group", name="I want to")
         username = phone.get_by_label("Username")
-        boxes = (email.bounding_box(), roles.bounding_box(), username.bounding_box())
-        order = [box["y"] for box in boxes if box]
+        places = (email.bounding_box(), roles.bounding_box(), username.bounding_box())
+        order = [box["y"] for box in places if box]
         assert order == sorted(order) and len(order) == 3, order
         assert not [text for text in phone.locator("label").all_inner_texts() if text.strip().endswith(":")]
         email.fill("newcomer@example.com")

@@ -37,16 +37,6 @@ class TooManyPrimaryButtons(AssertionError):
     """A state shows more than one primary button."""
 
 
-# Until `_wallet_link.html` can draw its button as a secondary one, a refund's wallet link is a second
-# primary button beside the payment panel's "View receipt" (and beside the first card's action on the
-# provider's waiting page). Only that failure is expected: any other still fails the test.
-TWO_PRIMARIES = pytest.mark.xfail(
-    strict=True,
-    raises=TooManyPrimaryButtons,
-    reason="jobs/_wallet_link.html draws every wallet link as .button-primary",
-)
-
-
 @pytest.fixture(autouse=True)
 def no_tasks() -> Iterator[None]:
     """Opening a page enqueues nothing a test here waits for: every task enqueue is a mock."""
@@ -117,7 +107,6 @@ REFUND_CASES = [
         state,
         who,
         id=f"{state}-{who}",
-        marks=[TWO_PRIMARIES] if (state, who) == ("awaiting", "provider") else [],
     )
     for state in REFUNDS
     for who in ("funder", "provider")
@@ -141,7 +130,7 @@ def one_primary_at_most(page: Page) -> None:
 def on_a_phone(live_server: LiveServer, who: User, path: str, look: Callable[[Page], None]) -> None:
     """Opens `path` as `who` on a phone and runs `look` on it."""
     require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import ViewportSize, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     from tests.browser.walk import launch
 
@@ -149,7 +138,7 @@ def on_a_phone(live_server: LiveServer, who: User, path: str, look: Callable[[Pa
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
+            phone = PHONE
             context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
             context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
             page = context.new_page()
@@ -182,7 +171,7 @@ def test_a_refund_in_each_state_on_the_job_page(live_server: LiveServer, state: 
     "moving",
     [
         pytest.param(S.PROCESSING, id="processing"),
-        pytest.param(S.AWAITING_AUTHORIZATION, id="awaiting", marks=[TWO_PRIMARIES]),
+        pytest.param(S.AWAITING_AUTHORIZATION, id="awaiting"),
     ],
 )
 def test_the_providers_waiting_page_with_several_refunds(live_server: LiveServer, moving: str) -> None:

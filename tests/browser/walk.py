@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, expect
 
 from tests.browser.axe import Violation, blocking_violations
 
@@ -32,8 +32,8 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP = {"width": 1000, "height": 760}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1000, height=760)
+PHONE = ViewportSize(width=390, height=844)
 # Seconds a person would wait for each thing to happen (the link: a few wallet calls by the worker).
 LINK_SECONDS = 45
 PAID_SECONDS = 60
@@ -110,7 +110,7 @@ class Walk:
 
     # -- people ---------------------------------------------------------------------------------------
 
-    def new_page(self, viewport: dict[str, int], *, mobile: bool = False) -> tuple[BrowserContext, Page]:
+    def new_page(self, viewport: ViewportSize, *, mobile: bool = False) -> tuple[BrowserContext, Page]:
         """A fresh browser profile (its own cookies) and one tab in it."""
         context = self.browser.new_context(
             viewport=viewport, is_mobile=mobile, has_touch=mobile, device_scale_factor=1, locale="en-GB"
@@ -182,11 +182,11 @@ class Walk:
         with self.step("the phone shows the link being made, then the link, without a reload", phone):
             phone.goto(job_url)
             mark_loaded(phone)
-            status = phone.locator("#payment-panel .panel-status").inner_text()
-            if "Generating payment link…" in status:
-                seen["phone_generating"] = status
+            phone_status = phone.locator("#payment-panel .panel-status").inner_text()
+            if "Generating payment link…" in phone_status:
+                seen["phone_generating"] = phone_status
             elif self.live_updates_required:
-                raise AssertionError(f"the phone did not see the link being made: {status!r}")
+                raise AssertionError(f"the phone did not see the link being made: {phone_status!r}")
             link_on_phone = phone.get_by_role("link", name="Complete payment")
             expect(link_on_phone).to_be_visible(timeout=LINK_SECONDS * 1000)
             assert still_loaded(phone), "the phone's page was reloaded"

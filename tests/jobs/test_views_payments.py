@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs import one_click
-from jobs.models import AttemptStatus, PaymentAttempt
+from jobs.models import QUOTE_OUTDATED, AttemptStatus, PaymentAttempt
 from jobs.presenters import receipt_number
 from tests.jobs import factories as f
 
@@ -619,3 +619,25 @@ def test_panel_before_consent_shows_both_currencies_and_the_rate(deal):
     assert (
         '<dt>Exchange rate</dt><dd>1 USD = 0.9091 EUR <span class="muted">(fees included)</span></dd>' in html
     )
+
+
+def test_a_quote_the_providers_wallet_outgrew_offers_no_link_that_would_fail_the_same_way(deal):
+    # given the provider's wallet changed asset since they quoted, so the attempt ended on it
+    f.attempt(
+        deal["quote"],
+        AttemptStatus.FAILED,
+        error="The provider's wallet now holds EUR, but their quote is in USD; ask them to quote again.",
+        error_code=QUOTE_OUTDATED,
+    )
+    # when
+    html = (
+        f.logged_in(deal["funder"])
+        .get(reverse("job-detail", kwargs={"job_id": deal["job"].pk}))
+        .content.decode()
+    )
+    # then the funder reads what to do, and is offered nothing that cannot help
+    assert "ask them to quote again." in html
+    assert "Get a new link" not in html
+    assert approve_url(deal["job"], deal["quote"]) not in html
+    assert "Outdated: the provider needs to quote again" in html
+    assert "button-primary" not in html
