@@ -17,7 +17,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from jobs.models import Profile
 from tests.browser.axe import Violation, blocking_violations
-from tests.browser.walk import CHROMIUM, PHONE, scrolls_sideways
+from tests.browser.walk import CHROMIUM, phone_context, scrolls_sideways
 from tests.jobs import factories as f
 from tests.marketplace.test_csp_in_browser import WATCH, session_cookie
 from tests.services import require
@@ -66,13 +66,12 @@ def test_the_account_pages_fit_a_phone_and_sign_up_works_by_labels(
     fiona = f.funder("fiona", wallet_address=LONG_WALLET, wallet_id=LONG_WALLET)
     cookie = session_cookie(fiona)
     base = live_server.url
-    phone = PHONE
     seen = Seen(artifacts)
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
+            context = phone_context(browser)
             context.add_init_script(WATCH)
             page = context.new_page()
 
@@ -119,7 +118,7 @@ def test_the_account_pages_fit_a_phone_and_sign_up_works_by_labels(
             context.close()
 
             # when the funder with the long wallet opens their profile
-            context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
+            context = phone_context(browser)
             context.add_init_script(WATCH)
             context.add_cookies([{"name": "sessionid", "value": cookie, "url": base}])
             page = context.new_page()
@@ -157,8 +156,7 @@ def test_a_password_reset_on_a_phone_from_the_request_to_the_used_link(
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            phone = PHONE
-            context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
+            context = phone_context(browser)
             context.add_init_script(WATCH)
             page = context.new_page()
 

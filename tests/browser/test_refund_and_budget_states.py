@@ -20,7 +20,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from jobs.models import AttemptStatus, Budget, Job, Refund
 from tests.browser.axe import blocking_violations
-from tests.browser.walk import CHROMIUM, PHONE, primary_buttons, scrolls_sideways
+from tests.browser.walk import CHROMIUM, PHONE, phone_context, primary_buttons, scrolls_sideways
 from tests.jobs import factories as f
 from tests.jobs.test_views_budgets import BUDGET_TASKS, budget
 from tests.jobs.test_views_refunds import agreed, ask
@@ -138,8 +138,7 @@ def on_a_phone(live_server: LiveServer, who: User, path: str, look: Callable[[Pa
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            phone = PHONE
-            context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
+            context = phone_context(browser)
             context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
             page = context.new_page()
             page.goto(f"{live_server.url}{path}")

@@ -46,6 +46,11 @@ def launch(playwright: Playwright) -> Browser:
     )
 
 
+def phone_context(browser: Browser) -> BrowserContext:
+    """A fresh browser profile on a 390 px touch phone."""
+    return browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+
+
 class StepFailed(AssertionError):
     """A step of the walk did not happen; the message names the step and its screenshot."""
 
