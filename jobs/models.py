@@ -407,6 +407,9 @@ class Budget(models.Model):
     continue_wait = models.PositiveIntegerField(null=True, blank=True)
     interact_ref = models.CharField(max_length=200, blank=True)
     consent_expires_at = models.DateTimeField(null=True, blank=True)
+    # Held by the one delivery continuing the grant (a grant continues once: a second delivery asking in
+    # parallel would be refused and end the budget); free again when it runs out.
+    continuing_until = models.DateTimeField(null=True, blank=True)
 
     # The access token every payment from the budget uses, rotated when it expires.
     access_token = SealedField(blank=True)

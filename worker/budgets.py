@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
+from jobs.leases import lease_seconds
 from jobs.models import Budget
 from jobs.services import budget_grant_revoked
 from jobs.states import budget_transition
@@ -107,29 +110,45 @@ def continue_grant(budget_id: str) -> None:
     left = (budget.updated_at + timedelta(seconds=budget.continue_wait or 0) - timezone.now()).total_seconds()
     if left > 0:
         raise wait(left)
+    if not hold_continuation(budget.pk):
+        return
     try:
         grant = open_payments_client().grants.continue_(
             PendingGrant(continuation=continuation(budget)), interact_ref=budget.interact_ref
         )
-    except TooFast as exc:
-        raise wait(exc.wait) from None
+        if not isinstance(grant, Grant):
+            raise RetryLater(max(grant.continuation.wait or 0, pacing("MIN_WAIT_MS") / 1000))
     except (Unauthorized, NotFound) as exc:
         log.warning("budget continuation refused: %s", exc)
         budget_transition(budget.pk, to=B.ENDED, source=B.AUTHORIZED, end_reason=CONSENT_LOST)
         return
-    if not isinstance(grant, Grant):
-        raise RetryLater(max(grant.continuation.wait or 0, pacing("MIN_WAIT_MS") / 1000))
+    except BaseException as exc:
+        # Nothing was continued: the next delivery may ask at once.
+        Budget.objects.filter(pk=budget.pk, status=B.AUTHORIZED).update(continuing_until=None)
+        if isinstance(exc, TooFast):
+            raise wait(exc.wait) from None
+        raise
     token = grant.access_token
     if budget_transition(
         budget.pk,
         to=B.ACTIVE,
         source=B.AUTHORIZED,
+        continuing_until=None,
         access_token=token.value,
         access_token_manage=token.manage,
         access_token_expires_at=expiry(token),
         authorized_at=timezone.now(),
     ):
         log.info("budget active")
+
+
+def hold_continuation(budget_id: uuid.UUID) -> bool:
+    """Takes the right to continue the authorized budget's grant for a lease's length; False when another
+    delivery holds it (it continues the grant, or its hold runs out and a redelivery takes over)."""
+    now = timezone.now()
+    free = Q(continuing_until__isnull=True) | Q(continuing_until__lt=now)
+    held = now + timedelta(seconds=lease_seconds())
+    return Budget.objects.filter(free, pk=budget_id, status=B.AUTHORIZED).update(continuing_until=held) == 1
 
 
 def continuation(budget: Budget) -> Continuation:
