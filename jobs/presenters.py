@@ -238,8 +238,13 @@ class AttemptView:
 
     @property
     def error(self) -> str | None:
-        """Why the attempt did not pay (it can be about the payer's money)."""
-        return attempt_error(self._attempt) if self.sees_all else None
+        """Why the attempt did not pay, in its payer's words ("your wallet…"); the funder and staff reading
+        a refund the provider pays get the plain outcome instead."""
+        if not self.sees_all:
+            return None
+        if self.is_refund and not self.viewer_is_payer and self.state in REFUND_DEFAULT_ERRORS:
+            return REFUND_DEFAULT_ERRORS[self.state]
+        return attempt_error(self._attempt)
 
     @property
     def took_no_money(self) -> bool:

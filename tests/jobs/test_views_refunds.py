@@ -587,3 +587,15 @@ def test_the_waiting_page_lists_what_the_provider_has_to_do(paid):
 def test_the_funder_has_no_refunds_link_in_the_nav(paid):
     ask(paid)
     assert 'href="/refunds"' not in page(paid, "funder")
+
+
+def test_a_refund_its_wallet_failed_speaks_to_the_provider_and_tells_the_funder_the_outcome(paid):
+    # given the provider's wallet refused to send the refund
+    words = "Your wallet refused to send $15.00 and nothing left your wallet. Check your wallet."
+    agreed(paid, AttemptStatus.FAILED, error=words)
+    # when
+    provider, funder = page(paid, "provider"), page(paid, "funder")
+    # then the provider reads about their wallet; the funder reads what happened, not "your wallet"
+    assert f'<p class="attempt-error">{words}</p>' in provider
+    assert '<p class="attempt-error">The refund failed.</p>' in funder
+    assert "Your wallet refused" not in funder
