@@ -162,7 +162,7 @@ class Email:
 def message(written: EmailNotice) -> EmailMultiAlternatives:
     """The notice's email: plain text, with the same words as simple HTML."""
     email = compose(written)
-    context = {**email.context, "recipient": written.recipient.get_username()}
+    context = {**email.context, "recipient": presenters.display_name(written.recipient)}
     text = render_to_string(f"emails/{email.template}.txt", context)
     html = render_to_string(f"emails/{email.template}.html", context)
     mail = EmailMultiAlternatives(email.subject, text, to=[written.recipient.email])
@@ -195,6 +195,10 @@ def compose(written: EmailNotice) -> Email:
             if received is not None and attempt.receive_asset_scale is not None
             else presenters.attempt_receive(attempt) or context["price"]
         )
+        context["payer"] = presenters.display_name(job.funder)
+        context["payee"] = presenters.display_name(attempt.quote.provider)
+        context["receipt_number"] = presenters.receipt_number(attempt)
+        context["receipt_url"] = settings.PUBLIC_BASE_URL + reverse("receipt", args=[job.pk])
         return Email(f"Paid: {title}", "paid", context)
     refund = event.refund
     assert refund is not None  # refund events have their refund

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from jobs import services, states
 from jobs.models import AttemptStatus, EmailNotice, Job, PaymentAttempt, PaymentEvent, Quote
+from jobs.presenters import receipt_number
 from tests.jobs import factories as f
 from worker import emails, events
 
@@ -172,11 +173,19 @@ def test_a_paid_job_emails_the_funder_and_the_provider_once() -> None:
         ("Paid: Translate the README", ["pavel@example.org"]),
     ]
     to_funder, to_provider = (m.body for m in mail.outbox)
-    assert 'Your payment for "Translate the README" went through: the job is paid.' in to_funder
+    number = receipt_number(PaymentAttempt.objects.get(quote=quote))
+    receipt = f"The receipt: {job_url(quote.job_id)}/receipt"
+    assert 'You paid pavel $45.00 for "Translate the README": the job is paid.' in to_funder
     assert "You paid: $46.00" in to_funder
-    assert "The provider received: $45.00" in to_funder
+    assert "pavel received: $45.00" in to_funder
+    assert (
+        'You were paid $45.00 by fiona for "Translate the README": the money is in your wallet.'
+        in to_provider
+    )
     assert "You received: $45.00" in to_provider
-    assert f"The receipt is on the job page: {job_url(quote.job_id)}" in to_funder
+    for body in (to_funder, to_provider):
+        assert f"Receipt number: {number}" in body
+        assert receipt in body
 
 
 def test_a_refund_request_emails_the_provider_and_its_payment_back_both() -> None:
