@@ -575,6 +575,10 @@ class AttemptRow:
         return self._view.error
 
     @property
+    def tone(self) -> str:
+        return self._view.tone
+
+    @property
     def created_at(self) -> datetime:
         return self._attempt.created_at
 

@@ -326,7 +326,7 @@ def test_the_job_page_lists_the_attempt_history_newest_first():
     # then
     history = html[html.index("Payment history") :]
     assert history.index(str(new.pk)) < history.index(str(old.pk))
-    assert '<p class="attempt-error">You declined the payment in your wallet.</p>' in history
+    assert '<p class="attempt-note">You declined the payment in your wallet.</p>' in history
     assert '<span class="badge badge-declined">Declined</span>' in history
     assert '<span class="attempt-amount">$13.00 → $12.50</span>' in history
 
