@@ -144,6 +144,9 @@ def walk_the_marketplace(walk: MarketplaceWalk, web_log: Path) -> dict[str, str]
     a_cancel_is_calm(walk, laptop, provider_phone)
     seen.update(pay_across_currencies_by_keyboard(walk, laptop))
     the_receipt_page(walk, laptop, seen)
+    _, funder_phone = walk.new_page(PHONE, mobile=True)
+    walk.log_in_as(funder_phone, "funder")
+    on_the_funders_phone(walk, funder_phone, seen)
     _, paula = walk.new_page(PHONE, mobile=True)
     walk.log_in_as(paula, "paula")
     the_paid_provider(walk, paula, seen)
@@ -347,6 +350,17 @@ def the_receipt_page(walk: MarketplaceWalk, page: Page, seen: dict[str, str]) ->
         expect(page.get_by_role("button", name="Print or save as PDF")).not_to_be_visible()
         expect(page.locator(".receipt-summary")).to_be_visible()
         page.emulate_media(media="screen")
+
+
+def on_the_funders_phone(walk: MarketplaceWalk, page: Page, seen: dict[str, str]) -> None:
+    with walk.step("on the funder's phone: the job list, the paid job and its receipt fit", page):
+        for path in ("/jobs", seen["job_url"], f"{seen['job_url']}/receipt"):
+            page.goto(path if path.startswith("http") else f"{walk.marketplace}{path}")
+            if path.endswith("/receipt"):
+                # (the wallets' long addresses too, opened)
+                page.get_by_text("Technical details").click()
+            walk.check(page)
+        expect(page.locator(".receipt-summary")).to_have_text(seen["paid_summary"])
 
 
 def the_paid_provider(walk: MarketplaceWalk, page: Page, seen: dict[str, str]) -> None:
