@@ -11,16 +11,15 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from jobs.models import Profile
 from tests.browser.axe import Violation, blocking_violations
-from tests.browser.walk import CHROMIUM, phone_context, scrolls_sideways
+from tests.browser.walk import chromium, phone_context, scrolls_sideways
 from tests.jobs import factories as f
 from tests.marketplace.test_csp_in_browser import WATCH, session_cookie
-from tests.services import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -57,80 +56,69 @@ class Seen:
 def test_the_account_pages_fit_a_phone_and_sign_up_works_by_labels(
     live_server: LiveServer, artifacts: Path
 ) -> None:
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.browser.walk import launch
-
     # given a funder whose wallet address is longer than a phone is wide
     fiona = f.funder("fiona", wallet_address=LONG_WALLET, wallet_id=LONG_WALLET)
     cookie = session_cookie(fiona)
     base = live_server.url
     seen = Seen(artifacts)
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            context = phone_context(browser)
-            context.add_init_script(WATCH)
-            page = context.new_page()
+    with chromium() as browser:
+        context = phone_context(browser)
+        context.add_init_script(WATCH)
+        page = context.new_page()
 
-            # when a newcomer opens the home page, the log-in page, its reset link and the reset page
-            for path, name in [("/", "home"), ("/login", "login"), ("/password-reset", "reset")]:
-                page.goto(f"{base}{path}")
-                seen.look(page, name)
-                seen.leave(page)
-            page.goto(f"{base}/login")
-            page.get_by_role("link", name="Forgot your password?").click()
-            expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
-
-            # and sends the sign-up form without a role
-            page.goto(f"{base}/signup")
-            seen.look(page, "signup")
-            page.get_by_label("Email").fill("sam@example.org")
-            page.get_by_label("Username").fill("sam")
-            page.get_by_label("Password", exact=True).fill(f.PASSWORD)
-            page.get_by_label("Password confirmation").fill(f.PASSWORD)
-            page.get_by_role("button", name="Sign up").click()
-
-            # then the roles group says what is missing, in itself, and what was typed is kept
-            roles = page.get_by_role("group", name="I want to")
-            expect(roles).to_have_accessible_description(
-                "Choose at least one role: funder, provider, or both."
-            )
-            expect(page.get_by_label("Email")).to_have_value("sam@example.org")
-            expect(page.get_by_label("Fund jobs (funder)")).to_have_accessible_description(
-                "Post jobs and pay providers from your wallet."
-            )
-            seen.look(page, "signup-no-role")
+        # when a newcomer opens the home page, the log-in page, its reset link and the reset page
+        for path, name in [("/", "home"), ("/login", "login"), ("/password-reset", "reset")]:
+            page.goto(f"{base}{path}")
+            seen.look(page, name)
             seen.leave(page)
+        page.goto(f"{base}/login")
+        page.get_by_role("link", name="Forgot your password?").click()
+        expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
 
-            # when they tick a role and type the passwords again
-            page.get_by_label("Do jobs and get paid (provider)").check()
-            page.get_by_label("Password", exact=True).fill(f.PASSWORD)
-            page.get_by_label("Password confirmation").fill(f.PASSWORD)
-            page.get_by_role("button", name="Sign up").click()
+        # and sends the sign-up form without a role
+        page.goto(f"{base}/signup")
+        seen.look(page, "signup")
+        page.get_by_label("Email").fill("sam@example.org")
+        page.get_by_label("Username").fill("sam")
+        page.get_by_label("Password", exact=True).fill(f.PASSWORD)
+        page.get_by_label("Password confirmation").fill(f.PASSWORD)
+        page.get_by_role("button", name="Sign up").click()
 
-            # then they land on their profile
-            expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
-            seen.look(page, "profile-new")
-            seen.leave(page)
-            context.close()
+        # then the roles group says what is missing, in itself, and what was typed is kept
+        roles = page.get_by_role("group", name="I want to")
+        expect(roles).to_have_accessible_description("Choose at least one role: funder, provider, or both.")
+        expect(page.get_by_label("Email")).to_have_value("sam@example.org")
+        expect(page.get_by_label("Fund jobs (funder)")).to_have_accessible_description(
+            "Post jobs and pay providers from your wallet."
+        )
+        seen.look(page, "signup-no-role")
+        seen.leave(page)
 
-            # when the funder with the long wallet opens their profile
-            context = phone_context(browser)
-            context.add_init_script(WATCH)
-            context.add_cookies([{"name": "sessionid", "value": cookie, "url": base}])
-            page = context.new_page()
-            page.goto(f"{base}/profile")
+        # when they tick a role and type the passwords again
+        page.get_by_label("Do jobs and get paid (provider)").check()
+        page.get_by_label("Password", exact=True).fill(f.PASSWORD)
+        page.get_by_label("Password confirmation").fill(f.PASSWORD)
+        page.get_by_role("button", name="Sign up").click()
 
-            # then the address wraps inside the screen
-            expect(page.locator(".wallet-summary")).to_contain_text("you are paid and pay in US Dollar (USD)")
-            seen.look(page, "profile")
-            seen.leave(page)
-            context.close()
-        finally:
-            browser.close()
+        # then they land on their profile
+        expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+        seen.look(page, "profile-new")
+        seen.leave(page)
+        context.close()
+
+        # when the funder with the long wallet opens their profile
+        context = phone_context(browser)
+        context.add_init_script(WATCH)
+        context.add_cookies([{"name": "sessionid", "value": cookie, "url": base}])
+        page = context.new_page()
+        page.goto(f"{base}/profile")
+
+        # then the address wraps inside the screen
+        expect(page.locator(".wallet-summary")).to_contain_text("you are paid and pay in US Dollar (USD)")
+        seen.look(page, "profile")
+        seen.leave(page)
+        context.close()
 
     # and no page was wider than the phone, broke the policy or had anything axe-core rates serious or
     # critical; sam's account is a provider's
@@ -142,59 +130,50 @@ def test_the_account_pages_fit_a_phone_and_sign_up_works_by_labels(
 def test_a_password_reset_on_a_phone_from_the_request_to_the_used_link(
     live_server: LiveServer, settings: Settings, artifacts: Path
 ) -> None:
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.browser.walk import launch
-
     # given a provider with an email address, on a site whose public origin is this server
     settings.PUBLIC_BASE_URL = live_server.url
     alice = User.objects.create_user("alice", "alice@example.org", f.PASSWORD)
     Profile.objects.create(user=alice, is_provider=True)
     seen = Seen(artifacts)
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            context = phone_context(browser)
-            context.add_init_script(WATCH)
-            page = context.new_page()
+    with chromium() as browser:
+        context = phone_context(browser)
+        context.add_init_script(WATCH)
+        page = context.new_page()
 
-            # when she asks for a link on her phone
-            page.goto(f"{live_server.url}/password-reset")
-            page.get_by_label("Email").fill("alice@example.org")
-            page.get_by_role("button", name="Send me the link").click()
+        # when she asks for a link on her phone
+        page.goto(f"{live_server.url}/password-reset")
+        page.get_by_label("Email").fill("alice@example.org")
+        page.get_by_role("button", name="Send me the link").click()
 
-            # then she is told to look at her email
-            expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
-            seen.look(page, "sent")
-            seen.leave(page)
+        # then she is told to look at her email
+        expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+        seen.look(page, "sent")
+        seen.leave(page)
 
-            # when she opens the emailed link and chooses a new password
-            [message] = mail.outbox
-            found = re.search(rf"^{re.escape(live_server.url)}/password-reset/\S+$", str(message.body), re.M)
-            assert found is not None, message.body
-            link = found.group(0)
-            page.goto(link)
-            expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
-            seen.look(page, "choose")
-            page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
-            page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
-            page.get_by_role("button", name="Set my password").click()
+        # when she opens the emailed link and chooses a new password
+        [message] = mail.outbox
+        found = re.search(rf"^{re.escape(live_server.url)}/password-reset/\S+$", str(message.body), re.M)
+        assert found is not None, message.body
+        link = found.group(0)
+        page.goto(link)
+        expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+        seen.look(page, "choose")
+        page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+        page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
+        page.get_by_role("button", name="Set my password").click()
 
-            # then she is told it changed
-            expect(page.get_by_role("heading", name="Password changed")).to_be_visible()
-            seen.look(page, "changed")
-            seen.leave(page)
+        # then she is told it changed
+        expect(page.get_by_role("heading", name="Password changed")).to_be_visible()
+        seen.look(page, "changed")
+        seen.leave(page)
 
-            # when she opens the used link again, then it says it expired
-            page.goto(link)
-            expect(page.get_by_role("heading", name="Link expired")).to_be_visible()
-            seen.look(page, "expired")
-            seen.leave(page)
-            context.close()
-        finally:
-            browser.close()
+        # when she opens the used link again, then it says it expired
+        page.goto(link)
+        expect(page.get_by_role("heading", name="Link expired")).to_be_visible()
+        seen.look(page, "expired")
+        seen.leave(page)
+        context.close()
 
     # and no page was wider than the phone, broke the policy or had anything axe-core rates serious or
     # critical; the new password is hers

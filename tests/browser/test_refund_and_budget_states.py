@@ -20,12 +20,11 @@ from pytest_django.live_server_helper import LiveServer
 
 from jobs.models import AttemptStatus, Budget, Job, Refund
 from tests.browser.axe import blocking_violations
-from tests.browser.walk import CHROMIUM, PHONE, phone_context, primary_buttons, scrolls_sideways
+from tests.browser.walk import PHONE, chromium, phone_context, primary_buttons, scrolls_sideways
 from tests.jobs import factories as f
 from tests.jobs.test_views_budgets import BUDGET_TASKS, budget
 from tests.jobs.test_views_refunds import agreed, ask
 from tests.marketplace.test_csp_in_browser import session_cookie
-from tests.services import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -129,22 +128,13 @@ def one_primary_at_most(page: Page) -> None:
 
 def on_a_phone(live_server: LiveServer, who: User, path: str, look: Callable[[Page], None]) -> None:
     """Opens `path` as `who` on a phone and runs `look` on it."""
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.walk import launch
-
     cookie = session_cookie(who)
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            context = phone_context(browser)
-            context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
-            page = context.new_page()
-            page.goto(f"{live_server.url}{path}")
-            look(page)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = phone_context(browser)
+        context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+        page = context.new_page()
+        page.goto(f"{live_server.url}{path}")
+        look(page)
 
 
 @pytest.mark.parametrize(("state", "who"), REFUND_CASES)

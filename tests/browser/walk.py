@@ -15,9 +15,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from tests.browser.axe import Violation, blocking_violations
+from tests.services import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags Chromium needs on these machines: no sandbox as root, no GPU, and no background connections
@@ -44,6 +53,20 @@ def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS, chromium_sandbox=False
     )
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium for the block, for a test that starts it itself: Playwright's event loop runs
+    while the browser is up, and Django refuses database calls from a thread running one, so a test
+    using the database starts the browser after setting up its data."""
+    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def phone_context(browser: Browser) -> BrowserContext:
