@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.walk import CHROMIUM
-from tests.services import ROOT, require
+from tests.browser.walk import chromium
+from tests.services import ROOT
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
 
@@ -18,17 +18,8 @@ ARTIFACTS = ROOT / "artifacts" / "browser"
 @pytest.fixture
 def browser() -> Iterator[object]:
     """Chromium from Debian's package (`apt-get install chromium`), headless, offline flags."""
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.walk import launch
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

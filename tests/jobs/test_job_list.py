@@ -12,12 +12,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from playwright.sync_api import ViewportSize
 from pytest_django.live_server_helper import LiveServer
 
 from jobs.models import AttemptStatus, Job
-from tests.browser.walk import CHROMIUM
+from tests.browser.walk import chromium
 from tests.jobs import factories as f
-from tests.services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -331,11 +331,6 @@ def test_the_list_costs_the_same_queries_for_one_job_or_a_full_page(query: str) 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_on_a_phone_the_list_and_the_form_fit_and_badges_keep_their_shape(live_server: LiveServer) -> None:
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import ViewportSize, sync_playwright
-
-    from tests.browser.walk import launch
-
     # given a long title, a long badge and a job with every fact
     funder = f.funder()
     f.job(funder, "Translate the whole user guide, the README and the release notes into Portuguese " * 2)
@@ -345,24 +340,20 @@ def test_on_a_phone_the_list_and_the_form_fit_and_badges_keep_their_shape(live_s
     f.quote(job, f.provider("pierre"), 4000, asset_code="EUR")
     session = f.logged_in(funder).cookies["sessionid"].value
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            phone: ViewportSize = {"width": 390, "height": 844}
-            context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
-            context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-            page = context.new_page()
-            # when the list and the form are opened
-            widths = {}
-            for path in ("/jobs", "/jobs/new"):
-                page.goto(f"{live_server.url}{path}")
-                widths[path] = page.evaluate("document.documentElement.scrollWidth")
-            page.goto(f"{live_server.url}/jobs")
-            badges = page.locator(".job-row > .badge").evaluate_all(
-                "badges => badges.map(b => [b.textContent, b.getBoundingClientRect().height])"
-            )
-        finally:
-            browser.close()
+    with chromium() as browser:
+        phone: ViewportSize = {"width": 390, "height": 844}
+        context = browser.new_context(viewport=phone, is_mobile=True, has_touch=True)
+        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+        page = context.new_page()
+        # when the list and the form are opened
+        widths = {}
+        for path in ("/jobs", "/jobs/new"):
+            page.goto(f"{live_server.url}{path}")
+            widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        page.goto(f"{live_server.url}/jobs")
+        badges = page.locator(".job-row > .badge").evaluate_all(
+            "badges => badges.map(b => [b.textContent, b.getBoundingClientRect().height])"
+        )
 
     # then nothing scrolls sideways, and the long badge is one line high like "Open" beside a long title
     assert widths == {"/jobs": 390, "/jobs/new": 390}

@@ -10,11 +10,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
+from playwright.sync_api import expect
 
 from jobs.models import AttemptStatus, PaymentAttempt
-from tests.browser.walk import CHROMIUM, mark_loaded, still_loaded
+from tests.browser.walk import chromium, mark_loaded, still_loaded
 from tests.jobs import factories as f
-from tests.services import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -48,11 +48,6 @@ def in_a_thread(work: Callable[[], object]) -> None:
 
 
 def test_pages_and_htmx_work_under_the_policy(live_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}", "apt-get install chromium (Debian's package)")
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.browser.walk import launch
-
     # given a funder whose job is waiting for its payment link, a paid job, and a staff member
     fiona, pavel = f.funder("fiona"), f.provider("pavel")
     staff = User.objects.create_superuser("root", "root@example.com", f.PASSWORD)
@@ -72,43 +67,39 @@ def test_pages_and_htmx_work_under_the_policy(live_server, tmp_path) -> None:  #
         PaymentAttempt.objects.filter(pk=generating.pk).delete()
         f.attempt(quote, AttemptStatus.AWAITING_AUTHORIZATION)
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            seen: list[str] = []
-            console: list[str] = []
-            for who, urls in pages.items():
-                context = browser.new_context()
-                context.add_init_script(WATCH)
-                if who:
-                    context.add_cookies([{"name": "sessionid", "value": cookies[who], "url": base}])
-                page = context.new_page()
-                page.on("console", lambda message: console.append(message.text))
-                for url in urls:
-                    # when each page is opened
-                    page.goto(f"{base}{url}")
-                    page.wait_for_load_state("load")
-                    seen += [f"{url}: {v}" for v in page.evaluate("window.cspViolations")]
-                context.close()
-
-            # when the funder watches the job while its payment link is made
+    with chromium() as browser:
+        seen: list[str] = []
+        console: list[str] = []
+        for who, urls in pages.items():
             context = browser.new_context()
             context.add_init_script(WATCH)
-            context.add_cookies([{"name": "sessionid", "value": cookies["fiona"], "url": base}])
+            if who:
+                context.add_cookies([{"name": "sessionid", "value": cookies[who], "url": base}])
             page = context.new_page()
             page.on("console", lambda message: console.append(message.text))
-            page.goto(f"{base}/jobs/{paying.pk}")
-            expect(page.locator("#payment-panel .panel-status")).to_contain_text("Generating payment link")
-            mark_loaded(page)
-            in_a_thread(link_ready)
-
-            # then htmx swaps in the link without a reload
-            expect(page.get_by_role("link", name="Complete payment")).to_be_visible(timeout=15_000)
-            assert still_loaded(page), "the job page was reloaded"
-            seen += [f"/jobs/{paying.pk}: {v}" for v in page.evaluate("window.cspViolations")]
+            for url in urls:
+                # when each page is opened
+                page.goto(f"{base}{url}")
+                page.wait_for_load_state("load")
+                seen += [f"{url}: {v}" for v in page.evaluate("window.cspViolations")]
             context.close()
-        finally:
-            browser.close()
+
+        # when the funder watches the job while its payment link is made
+        context = browser.new_context()
+        context.add_init_script(WATCH)
+        context.add_cookies([{"name": "sessionid", "value": cookies["fiona"], "url": base}])
+        page = context.new_page()
+        page.on("console", lambda message: console.append(message.text))
+        page.goto(f"{base}/jobs/{paying.pk}")
+        expect(page.locator("#payment-panel .panel-status")).to_contain_text("Generating payment link")
+        mark_loaded(page)
+        in_a_thread(link_ready)
+
+        # then htmx swaps in the link without a reload
+        expect(page.get_by_role("link", name="Complete payment")).to_be_visible(timeout=15_000)
+        assert still_loaded(page), "the job page was reloaded"
+        seen += [f"/jobs/{paying.pk}: {v}" for v in page.evaluate("window.cspViolations")]
+        context.close()
 
     # and no page broke a rule of the policy
     assert seen == []
