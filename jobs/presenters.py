@@ -358,10 +358,7 @@ class PaymentPanel:
     @property
     def rate(self) -> str:
         """The exchange rate the wallet quoted, fees included, when the funder pays in another asset."""
-        debit, receive = self.debit, self.receive
-        if debit is None or receive is None or debit.asset_code == receive.asset_code or debit.value <= 0:
-            return ""
-        return exchange_rate(debit, receive)
+        return exchange_rate(self.debit, self.receive)
 
     @property
     def payee_name(self) -> str:
@@ -599,9 +596,11 @@ def receipt_number(attempt: PaymentAttempt) -> str:
     return f"R-{attempt.created_at:%Y%m%d}-{attempt.pk.hex[:8].upper()}"
 
 
-def exchange_rate(debit: Money, receive: Money) -> str:
+def exchange_rate(debit: Money | None, receive: Money | None) -> str:
     """ "1 USD = 0.9070 EUR": what one unit the payer sent bought in the receiver's asset, fees included
-    (shown only; money is never computed from it)."""
+    (shown only; money is never computed from it); empty unless both are known, in different assets."""
+    if debit is None or receive is None or debit.asset_code == receive.asset_code or debit.value <= 0:
+        return ""
     units = (Decimal(receive.value).scaleb(-receive.asset_scale)) / Decimal(debit.value).scaleb(
         -debit.asset_scale
     )
@@ -679,10 +678,7 @@ class Receipt:
     @property
     def rate(self) -> str:
         """The exchange rate, fees included, when the funder paid in another asset than the provider's."""
-        debit, received = self.debited, self.received
-        if debit is None or received is None or debit.asset_code == received.asset_code:
-            return ""
-        return exchange_rate(debit, received) if debit.value > 0 else ""
+        return exchange_rate(self.debited, self.received)
 
     @property
     def sender_wallet(self) -> str:
