@@ -16,6 +16,7 @@ A crash loses only what was kept and not yet written, which the next delivery fi
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.db.models.query import get_related_populators
 from django.utils import timezone
 
 from jobs.models import PaymentAttempt
@@ -130,8 +133,62 @@ def claim(attempt_id: uuid.UUID | str, *, status: str, mark: str | None = None) 
     )
     if taken != 1:
         return None
-    attempt = PaymentAttempt.objects.select_related("job", "quote").get(pk=attempt_id)
-    return Lease(attempt, owner, status, now)
+    return Lease(load(attempt_id), owner, status, now)
+
+
+def load(attempt_id: uuid.UUID | str) -> PaymentAttempt:
+    """The attempt with its job and quote, exactly as `select_related("job", "quote").get(...)` loads
+    them, from a statement compiled once per database: every step of every payment starts with this
+    load, and compiling its 67 columns cost more CPU than everything PostgreSQL does for the step."""
+    loader = _loader(connection.alias, connection.vendor)
+    with connection.cursor() as cursor:
+        pk = PaymentAttempt._meta.pk
+        cursor.execute(loader.sql, [pk.get_db_prep_value(pk.to_python(attempt_id), connection)])
+        row = cursor.fetchone()
+    if row is None:
+        raise PaymentAttempt.DoesNotExist(f"no payment attempt {attempt_id}")
+    return loader.instance(row)
+
+
+@dataclass(frozen=True)
+class _Loader:
+    """One compiled attempt-with-job-and-quote query, and how to turn its row into model instances (what
+    Django's ModelIterable does for each row)."""
+
+    sql: str
+    compiler: Any
+    init_list: list[str]
+    start: int
+    end: int
+    populators: list[Any]
+    converters: dict[int, Any]
+
+    def instance(self, row: tuple[Any, ...]) -> PaymentAttempt:
+        if self.converters:
+            row = next(iter(self.compiler.apply_converters([row], self.converters)))
+        attempt = PaymentAttempt.from_db(self.compiler.using, self.init_list, row[self.start : self.end])
+        for populator in self.populators:
+            populator.populate(row, attempt)
+        return attempt
+
+
+@functools.cache
+def _loader(alias: str, vendor: str) -> _Loader:
+    query = PaymentAttempt.objects.using(alias).select_related("job", "quote").filter(pk=uuid.UUID(int=0))
+    compiler = query.query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    assert len(params) == 1, "the only parameter is the attempt's id"
+    select, info = compiler.select, compiler.klass_info
+    start, end = info["select_fields"][0], info["select_fields"][-1] + 1
+    return _Loader(
+        sql=sql,
+        compiler=compiler,
+        init_list=[column[0].target.attname for column in select[start:end]],
+        start=start,
+        end=end,
+        populators=get_related_populators(info, select, alias),  # type: ignore[call-arg]  # stubs of a later Django
+        converters=compiler.get_converters([column[0] for column in select]),
+    )
 
 
 def held_for(attempt_id: uuid.UUID | str, *, status: str) -> float | None:

@@ -211,6 +211,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir),
         "control_folder": str(VAR_DIR / "broker-control"),
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "marketplace.broker:RedisTransport"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "marketplace")
 if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     # RabbitMQ: the queue is a durable quorum queue (replicated, kept across a broker restart), a publish

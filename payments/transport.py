@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import http.cookiejar
 import io
 import select
 import socket
@@ -226,10 +227,22 @@ def build_http_client(
     policy: URLPolicy, *, timeout: float | httpx.Timeout, ca_bundle: str | None = None
 ) -> httpx.Client:
     """Create the shared ``httpx.Client``: guarded transport (trusting ``ca_bundle`` too, when given), no env
-    proxies, no redirects, a timeout."""
+    proxies, no redirects, no cookies, a timeout."""
     return httpx.Client(
         transport=GuardedTransport(policy, ca_bundle=ca_bundle),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,
+        cookies=NoCookies(),
     )
+
+
+class NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing: Open Payments has no cookies, and a wallet must not be able to
+    make the client carry anything from one call to the next (or to another wallet)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None

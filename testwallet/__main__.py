@@ -73,6 +73,10 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
 def _config(options: Options, app: Any, files: tls.TlsFiles | None) -> uvicorn.Config:
     return uvicorn.Config(
         app,
+        # The C parser and event loop: a quarter less CPU per request than h11 on asyncio's loop, which
+        # counts when the wallet shares a machine with what is measured against it.
+        http="httptools",
+        loop="uvloop",
         log_level=options.log_level,
         access_log=options.access_log,
         lifespan="on",

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from payments import URLPolicy
-from payments.transport import GuardedTransport
+from payments.transport import GuardedTransport, build_http_client
 
 POLICY = URLPolicy(allowed_http_hosts=frozenset({"127.0.0.1"}), private_hosts=frozenset({"127.0.0.1"}))
 
@@ -28,6 +28,8 @@ class Server:
     requests: list[str] = field(default_factory=list)
     close_after_answer: bool = False
     body: bytes = b'{"ok":true}'
+    extra_headers: str = ""
+    cookies_sent: list[str] = field(default_factory=list)
     hung_up: threading.Event = field(default_factory=threading.Event)
 
     def serve(self, listener: socket.socket) -> None:
@@ -48,10 +50,12 @@ class Server:
                     name, _, value = header.decode().partition(":")
                     if name.lower() == "content-length":
                         length = int(value)
+                    if name.lower() == "cookie":
+                        self.cookies_sent.append(value.strip())
                 self.requests.append(
                     line.decode().strip() + (" " + reader.read(length).decode() if length else "")
                 )
-                head = f"HTTP/1.1 200 OK\r\ncontent-length: {len(self.body)}\r\n\r\n"
+                head = f"HTTP/1.1 200 OK\r\ncontent-length: {len(self.body)}\r\n{self.extra_headers}\r\n"
                 conn.sendall(head.encode() + self.body)
                 if self.close_after_answer:
                     break
@@ -149,3 +153,17 @@ def test_the_request_goes_out_with_exactly_the_headers_httpx_built(server: Serve
         + b"\r\nContent-Type: application/json\r\nSignature: sig1=:abc:\r\nContent-Length: 7\r\n\r\n"
         + b'{"b":2}'
     ]
+
+
+def test_a_cookie_a_server_sets_is_neither_kept_nor_sent_back(server: Server) -> None:
+    # given a server that answers with a cookie
+    server.extra_headers = "set-cookie: session=abc; Path=/\r\n"
+    with build_http_client(POLICY, timeout=5) as http:
+        # when the client calls it twice
+        first = http.get(f"http://127.0.0.1:{server.port}/one")
+        second = http.get(f"http://127.0.0.1:{server.port}/two")
+
+        # then both were answered, no request carried a cookie, and the client holds none
+        assert [first.json(), second.json()] == [{"ok": True}] * 2
+        assert server.cookies_sent == []
+        assert list(http.cookies.jar) == []

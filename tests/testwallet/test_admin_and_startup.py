@@ -8,7 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+import uvloop
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from testwallet.__main__ import _config
+from testwallet.app import build_store, create_app
+from testwallet.config import options_from_args
 from testwallet.testing import RunningWallet, WalletStartError, running_wallet
 
 from .conftest import Parties
@@ -189,3 +194,16 @@ def test_stats_count_requests_per_route_until_reset() -> None:
         assert wallet.stats() == expected
         assert wallet.stats(reset=True) == expected
         assert wallet.stats() == {"requests": 0, "routes": {}}
+
+
+def test_the_wallet_process_serves_with_the_c_http_parser_on_uvloop() -> None:
+    # given the wallet's command line
+    options = options_from_args([])
+
+    # when its server configuration loads
+    config = _config(options, create_app(options, build_store(options, "http://127.0.0.1:1")), None)
+    config.load()
+
+    # then
+    assert config.http_protocol_class is HttpToolsProtocol
+    assert config.get_loop_factory() is uvloop.new_event_loop
