@@ -42,8 +42,9 @@ def queue() -> Iterator[Queue]:
 
 def send_and_take(transport: Any, queue: Queue) -> tuple[list[int], int]:
     """Publishes MESSAGES messages, then consumes and acknowledges each: the bodies received, in order,
-    and how many messages Redis still holds as unacknowledged."""
+    and how many of them Redis still holds as unacknowledged."""
     received: list[int] = []
+    tags: list[str] = []
     with Connection(require_redis(), transport=transport) as connection:
         sending = connection.default_channel
         producer = Producer(sending, exchange=queue.exchange, routing_key=queue.routing_key)
@@ -53,13 +54,14 @@ def send_and_take(transport: Any, queue: Queue) -> tuple[list[int], int]:
 
         def take(body: dict[str, int], message: Any) -> None:
             received.append(body["n"])
+            tags.append(message.delivery_tag)
             message.ack()
 
         channel: Any = connection.channel()
         with Consumer(channel, [queue], callbacks=[take], accept=["json"]):
             while len(received) < MESSAGES:
                 connection.drain_events(timeout=5)
-        unacked = channel.client.hlen(channel.unacked_key)
+        unacked = sum(channel.client.hexists(channel.unacked_key, tag) for tag in tags)
     return received, unacked
 
 
