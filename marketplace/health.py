@@ -48,7 +48,7 @@ def check_broker() -> dict[str, object]:
     with app.connection_for_write() as conn:
         # kombu adds `timeout` to time.time(): seconds as a float work; its stub says int.
         conn.ensure_connection(max_retries=1, timeout=PING_TIMEOUT_SECONDS)  # type: ignore[arg-type]
-        return {"ok": True, "transport": conn.transport_cls}
+        return {"ok": True, "transport": conn.transport.driver_type}
 
 
 def check_workers() -> dict[str, object]:

@@ -16,6 +16,7 @@ Task names are stable (ops, Flower and the README refer to them):
   defined in `worker.webhooks`).
 - `emails.send` / `emails.sweep`: one email about a payment event (`worker.emails`), taking the notice's
   id / beat's net for emails whose message was lost.
+- `accounts.password_reset`: the password-reset link for the address typed (`worker.accounts`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from django.db import close_old_connections, transaction
 from marketplace.errors import DATABASE_AWAY
 from marketplace.logs import CONTEXT
 from payments import OpenPaymentsError, deadline
-from worker import budgets, emails, events, metrics, pipeline, reconciler, webhooks
+from worker import accounts, budgets, emails, events, metrics, pipeline, reconciler, webhooks
 from worker.failpoints import duplicate_deliveries
 
 log = logging.getLogger("worker.tasks")
@@ -205,6 +206,8 @@ def dispatch_events() -> dict[str, int]:
 
 # The webhook tasks live in `worker.webhooks`; the admin's resend enqueues through this.
 enqueue_webhook = webhooks.enqueue
+# The reset page enqueues through this (the task lives in `worker.accounts`).
+password_reset = accounts.password_reset
 
 
 @task_prerun.connect

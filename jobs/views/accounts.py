@@ -6,14 +6,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
@@ -22,6 +21,7 @@ from jobs.forms import ProfileForm, SignUpForm
 from jobs.http import AuthenticatedRequest
 from jobs.views.budgets import budget_section
 from marketplace import throttle
+from worker import tasks
 
 # How many reset requests one typed email address, or one client, may make in LOGIN_THROTTLE's
 # LOCKOUT_MINUTES: enough to ask again for a lost email, too few to flood someone's inbox.
@@ -81,22 +81,12 @@ def too_many_resets(locked: throttle.Lockout) -> str:
     return f"Too many reset requests. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
 
 
-def duration(seconds: int) -> str:
-    """3600 → "1 hour", 5400 → "90 minutes": how long a reset link works, in words."""
-    hours, rest = divmod(seconds, 3600)
-    if hours and not rest:
-        return f"{hours} hour{'' if hours == 1 else 's'}"
-    minutes = max(1, seconds // 60)
-    return f"{minutes} minute{'' if minutes == 1 else 's'}"
-
-
 class PasswordResetView(auth_views.PasswordResetView):
-    """Django's reset request: the same answer whether or not an account uses the email, a link built
-    on PUBLIC_BASE_URL, and too many requests refused with 429 and a Retry-After header."""
+    """Django's reset request: the same answer, in the same time, whether or not an account uses the
+    email (a worker looks it up and sends the link, `worker.accounts`), and too many requests refused
+    with 429 and a Retry-After header."""
 
     template_name = "jobs/password_reset.html"
-    email_template_name = "jobs/password_reset_email.txt"
-    subject_template_name = "jobs/password_reset_subject.txt"
     success_url = reverse_lazy("password-reset-sent")
 
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
@@ -109,13 +99,8 @@ class PasswordResetView(auth_views.PasswordResetView):
             response["Retry-After"] = str(locked.seconds)
             return response
         throttle.fail(*subjects)
-        # The link starts with the site's public origin, not the request's Host header, which the
-        # requester chooses (and could point at their own server to collect the token).
-        self.extra_email_context = {
-            "public_base_url": settings.PUBLIC_BASE_URL,
-            "valid_for": duration(settings.PASSWORD_RESET_TIMEOUT),
-        }
-        return super().form_valid(form)
+        tasks.password_reset.delay_on_commit(form.cleaned_data["email"])
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,6 +21,7 @@ from tests.browser.axe import Violation, blocking_violations
 from tests.browser.walk import chromium, phone_context, scrolls_sideways
 from tests.jobs import factories as f
 from tests.marketplace.test_csp_in_browser import WATCH, session_cookie
+from worker.accounts import send_reset_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -136,7 +138,11 @@ def test_a_password_reset_on_a_phone_from_the_request_to_the_used_link(
     Profile.objects.create(user=alice, is_provider=True)
     seen = Seen(artifacts)
 
-    with chromium() as browser:
+    # (the worker's part, emailing the link, done as the page hands it over)
+    with (
+        chromium() as browser,
+        patch("worker.tasks.password_reset.delay_on_commit", side_effect=send_reset_link),
+    ):
         context = phone_context(browser)
         context.add_init_script(WATCH)
         page = context.new_page()

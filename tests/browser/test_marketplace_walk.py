@@ -123,7 +123,7 @@ def test_the_marketplace_around_the_payment(browser, artifacts: Path, tmp_path: 
         walk = MarketplaceWalk(browser, marketplace, wallet, artifacts, password=DEMO_PASSWORD)
 
         # when people walk through it
-        seen = walk_or_explain(walk, tmp_path, lambda: walk_the_marketplace(walk, tmp_path / "web.log"))
+        seen = walk_or_explain(walk, tmp_path, lambda: walk_the_marketplace(walk, tmp_path))
 
     # then every step showed what it should, and axe found nothing serious on any page
     assert seen["paid_summary"].startswith(f"You paid Paula Provider €40.00 for “{EUR_JOB}”, "), seen
@@ -131,7 +131,7 @@ def test_the_marketplace_around_the_payment(browser, artifacts: Path, tmp_path: 
     assert not walk.violations, "\n".join(map(str, walk.violations))
 
 
-def walk_the_marketplace(walk: MarketplaceWalk, web_log: Path) -> dict[str, str]:
+def walk_the_marketplace(walk: MarketplaceWalk, logs: Path) -> dict[str, str]:
     seen: dict[str, str] = {}
     _, wide = walk.new_page(WIDE)
     _, phone = walk.new_page(PHONE, mobile=True)
@@ -150,7 +150,7 @@ def walk_the_marketplace(walk: MarketplaceWalk, web_log: Path) -> dict[str, str]
     _, paula = walk.new_page(PHONE, mobile=True)
     walk.log_in_as(paula, "paula")
     the_paid_provider(walk, paula, seen)
-    a_forgotten_password(walk, provider_phone, web_log)
+    a_forgotten_password(walk, provider_phone, logs / "worker.log")
     return seen
 
 
@@ -376,8 +376,8 @@ def the_paid_provider(walk: MarketplaceWalk, page: Page, seen: dict[str, str]) -
         walk.check(page)
 
 
-def a_forgotten_password(walk: MarketplaceWalk, page: Page, web_log: Path) -> None:
-    with walk.step("a forgotten password: a link by email (the demo writes emails to its console)", page):
+def a_forgotten_password(walk: MarketplaceWalk, page: Page, worker_log: Path) -> None:
+    with walk.step("a forgotten password: a link by email (the demo's worker prints emails)", page):
         page.context.clear_cookies()
         page.goto(f"{walk.marketplace}/login")
         page.get_by_role("link", name="Forgot your password?").click()
@@ -389,8 +389,8 @@ def a_forgotten_password(walk: MarketplaceWalk, page: Page, web_log: Path) -> No
     with walk.step("the emailed link sets a new password, which logs in", page):
         link = re.compile(re.escape(walk.marketplace) + r"/password-reset/[\w-]+/[\w-]+")
         deadline = time.monotonic() + 10
-        while not (found := link.search(web_log.read_text(errors="replace"))):
-            assert time.monotonic() < deadline, "no reset email in the web process's output"
+        while not (found := link.search(worker_log.read_text(errors="replace"))):
+            assert time.monotonic() < deadline, "no reset email in the worker's output"
             time.sleep(0.2)
         page.goto(found.group(0))
         page.get_by_label("New password", exact=True).fill("a-new-password-for-pavel-42")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from unittest.mock import patch
 
 import pytest
@@ -16,6 +17,7 @@ from jobs.models import Profile
 from jobs.wallets import WalletAddressRefused
 from payments import WalletAddress
 from tests.jobs import factories as f
+from worker.accounts import send_reset_link
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +213,14 @@ def test_log_in_page_renders() -> None:
 # Password reset by email
 
 PUBLIC = "https://jobs.example"
+ENQUEUE_RESET = "worker.tasks.password_reset.delay_on_commit"
+
+
+@pytest.fixture(autouse=True)
+def worker_sends_reset_links() -> Iterator[None]:
+    """The worker's part of a reset, done at once: the link is emailed as the task would email it."""
+    with patch(ENQUEUE_RESET, side_effect=send_reset_link):
+        yield
 
 
 @pytest.fixture
@@ -275,6 +285,22 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(alice: User) -> 
     done = compact(browser.get(ended_on).content.decode())
     assert "<h1>Password changed</h1><p>Your new password is set. Log in with it.</p>" in done
     assert (logs_in(f.PASSWORD), logs_in(NEW_PASSWORD)) == (False, True)
+
+
+def test_the_page_leaves_the_account_look_up_and_the_email_to_a_worker_whatever_the_address(
+    alice: User,
+) -> None:
+    # given no worker behind the page
+    with patch(ENQUEUE_RESET) as enqueue:
+        # when links are asked for an account's address and for one no account uses
+        known = Client().post(reverse("password-reset"), {"email": "ALICE@example.org"})
+        unknown = Client().post(reverse("password-reset"), {"email": "nobody@example.org"})
+
+    # then both get the same answer, each address typed is handed over as it is, and the page itself
+    # sent nothing (so its answer takes no longer when an account exists)
+    assert [(r.status_code, r["Location"]) for r in (known, unknown)] == [(302, "/password-reset/sent")] * 2
+    assert [c.args for c in enqueue.call_args_list] == [("ALICE@example.org",), ("nobody@example.org",)]
+    assert mail.outbox == []
 
 
 def test_an_unknown_email_gets_the_same_answer_and_no_email(alice: User) -> None:
