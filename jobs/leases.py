@@ -139,7 +139,7 @@ def claim(attempt_id: uuid.UUID | str, *, status: str, mark: str | None = None) 
 def load(attempt_id: uuid.UUID | str) -> PaymentAttempt:
     """The attempt with its job and quote, exactly as `select_related("job", "quote").get(...)` loads
     them, from a statement compiled once per database: every step of every payment starts with this
-    load, and compiling its 67 columns cost more CPU than everything PostgreSQL does for the step."""
+    load, and the ORM building its 67 columns each time took five times the CPU of running it compiled."""
     loader = _loader(connection.alias, connection.vendor)
     with connection.cursor() as cursor:
         pk = PaymentAttempt._meta.pk
