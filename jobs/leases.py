@@ -174,6 +174,8 @@ class _Loader:
 
 @functools.cache
 def _loader(alias: str, vendor: str) -> _Loader:
+    """The compiled load for database `alias` (`vendor` is part of the cache key only: the SQL differs
+    between PostgreSQL and SQLite)."""
     query = PaymentAttempt.objects.using(alias).select_related("job", "quote").filter(pk=uuid.UUID(int=0))
     compiler = query.query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
