@@ -16,7 +16,6 @@ A crash loses only what was kept and not yet written, which the next delivery fi
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,12 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
-from django.db.models.query import get_related_populators
 from django.utils import timezone
 
+from jobs import rows
 from jobs.models import PaymentAttempt
 from jobs.states import transition
 
@@ -72,13 +68,7 @@ class Lease:
         LeaseLost, writing nothing, when it is not."""
         self._set(fields)
         values = {**self.kept, **fields, "updated_at": timezone.now()}
-        written = (
-            PaymentAttempt.objects.filter(
-                pk=self.attempt.pk, status=self.status, lease_owner=self.owner
-            ).update(**values)
-            == 1
-        )
-        if not written:
+        if not rows.update(self.attempt.pk, values, where={"status": self.status, "lease_owner": self.owner}):
             raise LeaseLost(f"lease on {self.attempt.pk} no longer held")
         self.kept.clear()
 
@@ -95,7 +85,7 @@ class Lease:
             self.attempt.pk,
             to=to,
             source=self.status,
-            unless=~Q(lease_owner=self.owner),
+            where={"lease_owner": self.owner},
             known=self.attempt,
             **values,
         )
@@ -106,7 +96,7 @@ class Lease:
     def release(self) -> None:
         """Gives the lease back with what it kept, if its owner still holds it."""
         fields = {**self.kept, "updated_at": timezone.now()} if self.kept else {}
-        PaymentAttempt.objects.filter(pk=self.attempt.pk, lease_owner=self.owner).update(**fields, **RELEASED)
+        rows.update(self.attempt.pk, {**fields, **RELEASED}, where={"lease_owner": self.owner})
         self.released = True
 
     def _set(self, fields: dict[str, object]) -> None:
@@ -120,77 +110,9 @@ def claim(attempt_id: uuid.UUID | str, *, status: str, mark: str | None = None) 
     an earlier delivery set it: an intent recorded before the step's first call, in the same write."""
     owner = uuid.uuid4()
     now = timezone.now()
-    fields: dict[str, object] = {
-        "lease_owner": owner,
-        "lease_until": now + timedelta(seconds=lease_seconds()),
-    }
-    if mark:
-        fields[mark] = Coalesce(F(mark), Value(now))
-    taken = (
-        PaymentAttempt.objects.filter(pk=attempt_id, status=status)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(**fields)
-    )
-    if taken != 1:
-        return None
-    return Lease(load(attempt_id), owner, status, now)
-
-
-def load(attempt_id: uuid.UUID | str) -> PaymentAttempt:
-    """The attempt with its job and quote, exactly as `select_related("job", "quote").get(...)` loads
-    them, from a statement compiled once per database: every step of every payment starts with this
-    load, and the ORM building its 67 columns each time took five times the CPU of running it compiled."""
-    loader = _loader(connection.alias, connection.vendor)
-    with connection.cursor() as cursor:
-        pk = PaymentAttempt._meta.pk
-        cursor.execute(loader.sql, [pk.get_db_prep_value(pk.to_python(attempt_id), connection)])
-        row = cursor.fetchone()
-    if row is None:
-        raise PaymentAttempt.DoesNotExist(f"no payment attempt {attempt_id}")
-    return loader.instance(row)
-
-
-@dataclass(frozen=True)
-class _Loader:
-    """One compiled attempt-with-job-and-quote query, and how to turn its row into model instances (what
-    Django's ModelIterable does for each row)."""
-
-    sql: str
-    compiler: Any
-    init_list: list[str]
-    start: int
-    end: int
-    populators: list[Any]
-    converters: dict[int, Any]
-
-    def instance(self, row: tuple[Any, ...]) -> PaymentAttempt:
-        if self.converters:
-            row = next(iter(self.compiler.apply_converters([row], self.converters)))
-        attempt = PaymentAttempt.from_db(self.compiler.using, self.init_list, row[self.start : self.end])
-        for populator in self.populators:
-            populator.populate(row, attempt)
-        return attempt
-
-
-@functools.cache
-def _loader(alias: str, vendor: str) -> _Loader:
-    """The compiled load for database `alias` (`vendor` is part of the cache key only: the SQL differs
-    between PostgreSQL and SQLite)."""
-    query = PaymentAttempt.objects.using(alias).select_related("job", "quote").filter(pk=uuid.UUID(int=0))
-    compiler = query.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    assert len(params) == 1, "the only parameter is the attempt's id"
-    select, info = compiler.select, compiler.klass_info
-    start, end = info["select_fields"][0], info["select_fields"][-1] + 1
-    return _Loader(
-        sql=sql,
-        compiler=compiler,
-        init_list=[column[0].target.attname for column in select[start:end]],
-        start=start,
-        end=end,
-        populators=get_related_populators(info, select, alias),  # type: ignore[call-arg]  # stubs of a later Django
-        converters=compiler.get_converters([column[0] for column in select]),
-    )
+    until = now + timedelta(seconds=lease_seconds())
+    attempt = rows.claim(attempt_id, status=status, owner=owner, until=until, now=now, mark=mark)
+    return None if attempt is None else Lease(attempt, owner, status, now)
 
 
 def held_for(attempt_id: uuid.UUID | str, *, status: str) -> float | None:

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from jobs import selectors, states
@@ -231,7 +231,7 @@ def attempt_cancel(*, attempt_id: uuid.UUID | str, refund: bool = False) -> bool
         attempt_id,
         to=AttemptStatus.CANCELLED,
         source=AttemptStatus.AUTHORIZED,
-        unless=Q(outgoing_payment_requested_at__isnull=False),
+        where={"outgoing_payment_requested_at": None},
         error=cancelled,
     )
 

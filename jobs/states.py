@@ -8,13 +8,15 @@ a callback racing the reconciler, or a double click can never both win: the lose
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from jobs.models import FINAL_STATUSES, AttemptKind, Budget, Job, PaymentAttempt, PaymentEvent, Refund
+from jobs import rows
+from jobs.models import FINAL_STATUSES, AttemptKind, Budget, Job, PaymentAttempt, Refund
 from jobs.models import AttemptStatus as S
 
 R = Refund.Status
@@ -43,13 +45,14 @@ def transition(
     *,
     to: str,
     source: str | None = None,
-    unless: Q | None = None,
+    where: Mapping[str, object] | None = None,
     known: PaymentAttempt | None = None,
     **fields: object,
 ) -> bool:
     """Moves the attempt to `to` (from `source`, or from any status that allows it), setting `fields`;
-    not when the attempt matches `unless` (checked in the same UPDATE). The change is recorded as a
-    `PaymentEvent` in the same transaction (`known`: the attempt as the caller loaded it, saving a read).
+    only while the attempt's fields hold the values of `where` (None: unset; checked in the same UPDATE).
+    The change is recorded as a `PaymentEvent` in the same transaction (`known`: the attempt as the
+    caller loaded it, saving a read).
 
     True when this call made the change; False when the attempt was not in a status it could move from
     (someone else got there first, or it is already final). Reaching `succeeded` marks, in the same
@@ -62,38 +65,56 @@ def transition(
     values: dict[str, object] = {"status": to, "updated_at": now, **fields}
     if to in FINAL:
         values.setdefault("finished_at", now)
-    expected = [source] if source is not None else sorted(allowed)
-    change = PaymentAttempt.objects.filter(pk=attempt_id, status__in=expected)
-    if unless is not None:
-        change = change.exclude(unless)
+    event = event_of(attempt_id, to, known)
+    if event is None:
+        return False
+    where = {**(where or {}), "status": source if source is not None else allowed}
+    if to != S.SUCCEEDED:
+        return rows.update(attempt_id, values, where, event=event)
     with transaction.atomic():
-        changed = change.update(**values) == 1
+        changed = rows.update(attempt_id, values, where, event=event)
         if changed:
-            attempt_event(attempt_id, to, known)
-            if to == S.SUCCEEDED:
-                succeeded(attempt_id, now)
+            succeeded(attempt_id, now)
     return changed
 
 
 def attempt_event(attempt_id: uuid.UUID | str, status: str, known: PaymentAttempt | None = None) -> None:
     """Records that the attempt reached `status` (in the caller's transaction); `known` is the attempt
-    as loaded, when the caller has it (its kind, job and refund never change)."""
+    as loaded, when the caller has it."""
+    event = event_of(attempt_id, status, known)
+    if event is None:
+        raise PaymentAttempt.DoesNotExist(f"no payment attempt {attempt_id}")
+    rows.add_event(event)
+
+
+def event_of(
+    attempt_id: uuid.UUID | str, status: str, known: PaymentAttempt | None = None
+) -> dict[str, object] | None:
+    """The fields of the event saying the attempt reached `status`; None when there is no such attempt.
+    `known` is the attempt as loaded, saving a read (its kind, job and refund never change)."""
     if known is not None:
         kind, job_id, refund_id = known.kind, known.job_id, known.refund_id
     else:
-        kind, job_id, refund_id = PaymentAttempt.objects.values_list("kind", "job_id", "refund_id").get(
-            pk=attempt_id
+        found = (
+            PaymentAttempt.objects.values_list("kind", "job_id", "refund_id").filter(pk=attempt_id).first()
         )
+        if found is None:
+            return None
+        kind, job_id, refund_id = found
     prefix = "refund_attempt" if kind == AttemptKind.REFUND else "payment"
-    PaymentEvent.objects.create(
-        type=f"{prefix}.{status}", job_id=job_id, attempt_id=attempt_id, refund_id=refund_id, status=status
-    )
+    return {
+        "type": f"{prefix}.{status}",
+        "job_id": job_id,
+        "attempt_id": attempt_id,
+        "refund_id": refund_id,
+        "status": status,
+    }
 
 
 def refund_event(refund_id: int, status: str) -> None:
     """Records that the refund reached `status` (in the caller's transaction)."""
     job_id = Refund.objects.values_list("job_id", flat=True).get(pk=refund_id)
-    PaymentEvent.objects.create(type=f"refund.{status}", job_id=job_id, refund_id=refund_id, status=status)
+    rows.add_event({"type": f"refund.{status}", "job_id": job_id, "refund_id": refund_id, "status": status})
 
 
 def succeeded(attempt_id: uuid.UUID | str, now: datetime) -> None:

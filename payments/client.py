@@ -36,6 +36,7 @@ from .safe_http import (
     URLPolicy,
     check_ca_bundle,
     deadline,
+    parse_url,
     read_limited,
     system_resolver,
     transport_error,
@@ -134,7 +135,8 @@ class HTTPRequester:
         :class:`HostNotFound` when retrying cannot help).
         """
         try:
-            self.policy.check_url(url)
+            parsed = parse_url(url)
+            self.policy.check_url(parsed)
         except TransportError as exc:
             raise exc.for_request(method, url) from None
         headers = {"Accept": "application/json"}
@@ -142,9 +144,8 @@ class HTTPRequester:
             headers["Authorization"] = "GNAP " + (token.value if isinstance(token, AccessToken) else token)
         content = json_body(body) if body is not None else None
         request = self.http.build_request(
-            method, url, headers=headers, content=content, params=params, timeout=self.timeout
+            method, parsed, headers=headers, content=content, params=params, timeout=self.timeout
         )
-        shown = f"{method} {redact_url(url)}"
         started, status = time.monotonic(), None
         try:
             with deadline(self.config.deadline):
@@ -159,7 +160,8 @@ class HTTPRequester:
         finally:
             if self.config.on_call is not None:
                 self.config.on_call(method, url, status, time.monotonic() - started)
-        _log.debug("%s -> %s", shown, response.status_code)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s %s -> %s", method, redact_url(url), response.status_code)
         if response.status_code >= 400:
             raise error_from_response(
                 status=response.status_code, content=raw, method=method, url=url, wait=wait
@@ -169,7 +171,9 @@ class HTTPRequester:
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):
-            raise ResponseValidationError(f"{shown} returned a body that is not JSON") from None
+            raise ResponseValidationError(
+                f"{method} {redact_url(url)} returned a body that is not JSON"
+            ) from None
 
     def close(self) -> None:
         """Close the HTTP client if this requester created it."""

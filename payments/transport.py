@@ -228,21 +228,46 @@ def build_http_client(
 ) -> httpx.Client:
     """Create the shared ``httpx.Client``: guarded transport (trusting ``ca_bundle`` too, when given), no env
     proxies, no redirects, no cookies, a timeout."""
-    return httpx.Client(
+    return CookielessClient(
         transport=GuardedTransport(policy, ca_bundle=ca_bundle),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,
-        cookies=NoCookies(),
     )
 
 
-class NoCookies(http.cookiejar.CookieJar):
-    """A cookie jar that keeps nothing: Open Payments has no cookies, and a wallet must not be able to
-    make the client carry anything from one call to the next (or to another wallet)."""
+class _EmptyJar(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing."""
 
     def extract_cookies(self, response: Any, request: Any) -> None:
         return None
 
     def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
+class NoCookies(httpx.Cookies):
+    """Cookies that are never kept: Open Payments has none, and a wallet must not be able to make the
+    client carry anything from one call to the next (or to another wallet). A response's `Set-Cookie`
+    headers are not even read: httpx rebuilds each request and response in urllib's shapes to read them."""
+
+    def __init__(self) -> None:
+        super().__init__(_EmptyJar())
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+NO_COOKIES = NoCookies()
+
+
+class CookielessClient(httpx.Client):
+    """An ``httpx.Client`` whose cookies are always the empty :data:`NO_COOKIES`."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
         return None

@@ -6,11 +6,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection, models
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from jobs.leases import LeaseLost, claim, leased, load
+from jobs.leases import LeaseLost, claim, leased
 from jobs.models import AttemptStatus as S
 from jobs.models import PaymentAttempt
 from tests.jobs import factories as f
@@ -140,40 +138,3 @@ def test_end_changes_the_status_with_everything_kept_and_lets_go() -> None:
         5,
         None,
     )
-
-
-def values(instance: models.Model) -> dict[str, object]:
-    return {column.attname: getattr(instance, column.attname) for column in instance._meta.concrete_fields}
-
-
-def test_load_gives_the_attempt_its_job_and_its_quote_as_the_orm_does_in_one_query() -> None:
-    # given an attempt with a payment link, as a step leaves it
-    attempt = generating()
-    PaymentAttempt.objects.filter(pk=attempt.pk).update(
-        status=S.AWAITING_AUTHORIZATION,
-        incoming_payment_url="https://wallet.example/incoming-payments/1",
-        link_ready_at=timezone.now(),
-    )
-    expected = PaymentAttempt.objects.select_related("job", "quote").get(pk=attempt.pk)
-
-    # when it is loaded, by its id or its id's text
-    with CaptureQueriesContext(connection) as queries:
-        loaded = load(attempt.pk)
-        job, quote = loaded.job, loaded.quote
-    again = load(str(attempt.pk))
-
-    # then every column of the three rows is the ORM's, with the same Python types, in one query
-    assert len(queries) == 1
-    for mine, orms in ((loaded, expected), (job, expected.job), (quote, expected.quote), (again, expected)):
-        assert values(mine) == values(orms)
-        assert {name: type(value) for name, value in values(mine).items()} == {
-            name: type(value) for name, value in values(orms).items()
-        }
-    assert loaded._state.adding is False
-    assert loaded._state.db == "default"
-
-
-def test_loading_an_attempt_that_does_not_exist_raises_does_not_exist() -> None:
-    # given / when / then
-    with pytest.raises(PaymentAttempt.DoesNotExist):
-        load(uuid.uuid4())

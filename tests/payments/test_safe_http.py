@@ -18,6 +18,7 @@ from payments import (
     URLPolicy,
     deadline,
 )
+from payments.safe_http import parse_url
 from payments.transport import GuardedTransport
 
 
@@ -245,3 +246,31 @@ def test_private_hosts_exempts_only_the_named_hosts(client_key: Ed25519PrivateKe
         assert _refusal(client, "http://10.0.0.1/alice") == (
             "refused host '10.0.0.1': it resolves to a private address 10.0.0.1"
         )
+
+
+def test_a_url_is_parsed_once_but_its_host_is_checked_on_every_request(client_key: Ed25519PrivateKey) -> None:
+    # given a wallet host that resolves to a public address, then to a private one
+    answers = [["93.184.215.14"], ["10.0.0.7"]]
+    network = _NoNetwork()
+    client = _client(client_key, network, resolver=lambda host, port: answers.pop(0))
+
+    # when it is asked for twice
+    with pytest.raises(AssertionError, match="request was sent"):
+        client.wallet_addresses.get("https://rebinding.example/alice")
+    message = _refusal(client, "https://rebinding.example/alice")
+
+    # then the first went out, the second was refused by the same check, not by a remembered verdict
+    assert [str(request.url) for request in network.requests] == ["https://rebinding.example/alice"]
+    assert message == "refused host 'rebinding.example': it resolves to a private address 10.0.0.7"
+
+
+def test_parsing_a_url_is_remembered_and_a_bad_one_is_refused_each_time() -> None:
+    # given / when the same text is parsed twice, and a text that is no URL
+    first, second = parse_url("https://wallet.example/alice"), parse_url("https://wallet.example/alice")
+
+    # then the second is the first (httpx URLs never change), and the bad one is refused both times
+    assert first is second
+    assert (first.host, first.path) == ("wallet.example", "/alice")
+    for _ in range(2):
+        with pytest.raises(UnsafeURLError, match="not a valid URL"):
+            parse_url("https://[zz]/alice")
