@@ -437,8 +437,7 @@ def test_the_attempt_state_machine_holds_under_random_interleavings(settings: An
                     stateful_step_count=40,
                     deadline=None,
                     # CI replays the same examples every run, so its verdict is about the code, not the
-                    # draw (a run that happened never to finish a refund would fail the coverage check
-                    # below); every other run explores new ones.
+                    # draw (the coverage check below holds for them); every other run explores new ones.
                     derandomize=IN_CI,
                     suppress_health_check=list(HealthCheck),
                 ),
@@ -446,5 +445,8 @@ def test_the_attempt_state_machine_holds_under_random_interleavings(settings: An
         finally:
             open_payments_client.cache_clear()
     print("attempt endings:", dict(ENDINGS), "refund endings:", dict(REFUND_ENDINGS))
-    assert ENDINGS[S.SUCCEEDED] > 0, dict(ENDINGS)
-    assert REFUND_ENDINGS[R.REFUNDED] > 0, dict(REFUND_ENDINGS)
+    if IN_CI:
+        # The examples CI replays reach a paid job and a paid refund; a random draw may reach neither,
+        # which says nothing about the code, so elsewhere the endings are only printed.
+        assert ENDINGS[S.SUCCEEDED] > 0, dict(ENDINGS)
+        assert REFUND_ENDINGS[R.REFUNDED] > 0, dict(REFUND_ENDINGS)
