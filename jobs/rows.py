@@ -205,20 +205,24 @@ def _update_sql(vendor: str, names: tuple[str, ...], wheres: tuple[tuple[str, in
 @functools.lru_cache(maxsize=8)
 def _event_sql(vendor: str) -> str:
     """The event's INSERT, its columns in `_EVENT_FIELDS` order."""
-    columns = ", ".join(_column(name, PaymentEvent) for name in _EVENT_FIELDS)
-    values = ", ".join(["%s"] * len(_EVENT_FIELDS))
-    return f"INSERT INTO {_table(PaymentEvent)} ({columns}) VALUES ({values})"  # noqa: S608
+    return f"{_event_insert()} VALUES ({_EVENT_VALUES})"
 
 
 @functools.lru_cache(maxsize=256)
 def _with_event_sql(vendor: str, update_sql: str) -> str:
     """PostgreSQL: `update_sql` and, for the row it changed, the event's INSERT, in one statement."""
+    changed = f"WITH changed AS ({update_sql} RETURNING 1)"
+    return f"{changed} {_event_insert()} SELECT {_EVENT_VALUES} FROM changed"  # noqa: S608
+
+
+_EVENT_VALUES = ", ".join(["%s"] * len(_EVENT_FIELDS))
+
+
+def _event_insert() -> str:
+    """`INSERT INTO <events> (<columns of _EVENT_FIELDS>)`, without its values (built by the cached
+    statements above)."""
     columns = ", ".join(_column(name, PaymentEvent) for name in _EVENT_FIELDS)
-    values = ", ".join(["%s"] * len(_EVENT_FIELDS))
-    return (
-        f"WITH changed AS ({update_sql} RETURNING 1)"  # noqa: S608
-        f" INSERT INTO {_table(PaymentEvent)} ({columns}) SELECT {values} FROM changed"
-    )
+    return f"INSERT INTO {_table(PaymentEvent)} ({columns})"
 
 
 @dataclass(frozen=True)
