@@ -1,6 +1,6 @@
 """Benchmark: the pipeline and the reconciler as the history grows.
 
-On one stack (W = BENCH_WORKERS (2) processes of BENCH_THREADS (32) threads, the wallet on loopback), the
+On one stack (W = BENCH_WORKERS (2) processes of BENCH_THREADS (64) threads, the wallet on loopback), the
 median of 3 bursts of BENCH_JOBS (1000) links is timed with no history, then again after the database has been
 filled with 100,000 and then 1,000,000 finished attempts (BENCH_GROWTH_SIZES), each with its job and
 quote, spread over a year (nine in ten paid, their grants revoked). At each size one reconciler run
@@ -84,7 +84,7 @@ def reconcile_ms() -> float:
 
 def main() -> None:
     jobs = env_int("BENCH_JOBS", 1000)
-    workers, threads = env_int("BENCH_WORKERS", 2), env_int("BENCH_THREADS", 32)
+    workers, threads = env_int("BENCH_WORKERS", 2), env_int("BENCH_THREADS", 64)
     sizes = [
         0,
         *(int(size) for size in (os.environ.get("BENCH_GROWTH_SIZES") or "100000,1000000").split(",")),

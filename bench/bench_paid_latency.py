@@ -5,7 +5,7 @@ Links are made and consented to first (not timed); then BENCH_PAID (300) are aut
 finish callback does it (the wallet's redirect verified, `continue_grant` sent on commit), giving paid per
 second; then as many again arrive steadily at half that rate, each timed from that commit to the
 attempt's `succeeded` (p50, p99). The wallet's GNAP `wait` is 0: a person
-takes longer than it in their wallet. Workers: BENCH_WORKERS (2) processes of BENCH_THREADS (32) threads.
+takes longer than it in their wallet. Workers: BENCH_WORKERS (2) processes of BENCH_THREADS (64) threads.
 Prints ``{"bench": "paid_latency", "latency_ms": 100, "paid_per_s": …, "p50_ms": …, "p99_ms": …}``.
 """
 
@@ -27,7 +27,7 @@ from stack import Stack, env_int, percentile, say
 def main() -> None:
     latency = env_int("BENCH_LATENCY_MS", 100)
     count = env_int("BENCH_PAID", 300)
-    workers, threads = env_int("BENCH_WORKERS", 2), env_int("BENCH_THREADS", 32)
+    workers, threads = env_int("BENCH_WORKERS", 2), env_int("BENCH_THREADS", 64)
     log_level = os.environ.get("BENCH_LOG_LEVEL", "warning")
     with Stack.up(
         workers=workers, threads=threads, latency_ms=latency, auto_consent="accept", log_level=log_level

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from marketplace import metrics
 from payments import OpenPaymentsClient, load_private_key
@@ -45,7 +46,16 @@ def client_config() -> ClientConfig:
         private_hosts=frozenset(values["PRIVATE_HOSTS"]),
         ca_bundle=values["CA_BUNDLE"] or None,
         on_call=metrics.wallet_call,
+        before_call=release_database if settings.DATABASE_POOL_SIZE else None,
     )
+
+
+def release_database() -> None:
+    """Gives this thread's pooled database connection back while a wallet answers, unless a transaction
+    holds it; the next query takes one from the pool again."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.connection is not None and not connection.in_atomic_block:
+        connection.close()
 
 
 @lru_cache(maxsize=1)

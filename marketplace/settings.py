@@ -243,7 +243,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # time, so with it a worker runs a few prefork children instead.
 _SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "prefork" if _SQLITE else "threads")
-CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 32 if CELERY_WORKER_POOL == "threads" else 2)
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 64 if CELERY_WORKER_POOL == "threads" else 2)
+# With threads, a process shares a pool of DATABASE_POOL_SIZE PostgreSQL connections: a thread holds one
+# only while it talks to the database (the Open Payments client gives it back before every wallet call),
+# so threads waiting on wallets need none. Prefork children keep one persistent connection each (a pool
+# must not cross a fork).
+_POOLABLE = CELERY_WORKER_POOL == "threads" and not _SQLITE
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 16) if _POOLABLE else 0
+if DATABASE_POOL_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # A thread waits at most `timeout` seconds for a free connection, then its step is retried.
+        "pool": {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": 10},
+    }
 # Task events cost a worker ~5 ms of CPU per task (three messages to the broker), and a `task-sent` event
 # doubles the cost of every publish. Off unless asked for: Flower turns the workers' on while it runs (its
 # `enable_events`), so it still lists every task from the moment a worker receives it.

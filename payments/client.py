@@ -85,6 +85,9 @@ class ClientConfig:
     on_call: Callable[[str, str, int | None, float], None] | None = field(
         default=None, repr=False, compare=False
     )
+    # Called before every call goes out: the caller lets go of what it should not hold while a wallet
+    # answers (a pooled database connection). It must not raise.
+    before_call: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.private_key, Ed25519PrivateKey):
@@ -146,6 +149,8 @@ class HTTPRequester:
         request = self.http.build_request(
             method, parsed, headers=headers, content=content, params=params, timeout=self.timeout
         )
+        if self.config.before_call is not None:
+            self.config.before_call()
         started, status = time.monotonic(), None
         try:
             with deadline(self.config.deadline):

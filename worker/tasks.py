@@ -218,6 +218,13 @@ def _connections_in(**_: Any) -> None:
     close_old_connections()
 
 
+@task_postrun.connect
+def _connections_out(**_: Any) -> None:
+    """A pooled connection (DATABASE_POOL_SIZE) goes back to the pool when the task ends, so a thread
+    waiting for its next task holds none; a persistent one stays unless it is obsolete or broken."""
+    close_old_connections()
+
+
 @task_prerun.connect
 def _log_context_in(task_id: str, task: Task[..., Any], args: Any = (), **_: Any) -> None:
     """Every log line of a payment task carries its task, attempt and job."""

@@ -10,7 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from jobs.models import AttemptStatus, GrantToken, Job, PaymentAttempt, Quote
 from jobs.services import job_quote_approve
+from marketplace import open_payments
 from marketplace.open_payments import open_payments_client
+from tests.services import require
 from tests.worker.conftest import Stack, person
 from worker import pipeline, tokens
 
@@ -147,3 +149,28 @@ def test_a_link_on_a_warm_worker_costs_three_wallet_calls_and_two_statements(sta
     assert attempt.incoming_payment_requested_at is not None
     learned = [attempt.incoming_payment_url, attempt.op_quote_url, attempt.client_nonce, attempt.payment_url]
     assert all(learned)
+
+
+@pytest.mark.postgres
+@pytest.mark.wallet(auto_consent=None)
+def test_a_step_holds_no_database_connection_while_a_wallet_answers(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a process whose PostgreSQL connections come from a pool, noting before each wallet call
+    # whether the thread still holds one once it has let go
+    require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL to a PostgreSQL database")
+    release, held = open_payments.release_database, []
+
+    def noting() -> None:
+        release()
+        held.append(connection.connection is not None)
+
+    monkeypatch.setattr(open_payments, "release_database", noting)
+    open_payments_client.cache_clear()
+
+    # when a first link is made (wallet addresses, two shared grants, incoming payment, quote, grant)
+    links(stack, 1)
+
+    # then only the two shared grants went out holding a connection: they are asked for under the token
+    # row's lock (a transaction, so no other thread asks too); every other call went out without one
+    assert held == [False, False, True, False, True, False, False]
