@@ -313,6 +313,8 @@ class Group:
         # No cluster chatter between short-lived workers; mingle alone delays the start by a second.
         args += ["--without-heartbeat", "--without-mingle", "--without-gossip"]
         ready = (lambda: worker_answers(node)) if wait else None
+        # The settings choose the database connections for the pool the worker runs (see settings).
+        env = {**(self.env if env is None else env), "CELERY_WORKER_POOL": pool}
         return self.start(name, args, env=env, ready=ready, timeout=60)
 
     def beat(self, schedule: Path, log_level: str = "info") -> Process:

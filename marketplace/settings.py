@@ -246,8 +246,8 @@ CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "prefork" if _SQLITE else "th
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 64 if CELERY_WORKER_POOL == "threads" else 2)
 # With threads, a process shares a pool of DATABASE_POOL_SIZE PostgreSQL connections: a thread holds one
 # only while it talks to the database (the Open Payments client gives it back before every wallet call),
-# so threads waiting on wallets need none. Prefork children keep one persistent connection each (a pool
-# must not cross a fork).
+# so threads waiting on wallets need none. A prefork child runs one task at a time: it keeps one
+# persistent connection, which a pool would only check and hand back on every task.
 _POOLABLE = CELERY_WORKER_POOL == "threads" and not _SQLITE
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 16) if _POOLABLE else 0
 if DATABASE_POOL_SIZE:
