@@ -3,6 +3,10 @@
 
 import os
 
+# The web keeps one persistent database connection per thread, never a pool: with the database away, a
+# request must fail at once (503 with Retry-After), not wait in the pool for a connection to come back.
+os.environ["DATABASE_POOL_SIZE"] = "0"
+
 # Processes, each serving 4 requests at a time (threads), so a slow request never queues the others.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
 threads = 4

@@ -20,14 +20,15 @@ SHOW = (
 POSTGRES = "postgres://postgres@127.0.0.1:5432/marketplace"
 
 
-def database_settings(**env: str) -> list[object]:
-    """DATABASE_POOL_SIZE, CONN_MAX_AGE and the pool options, as a fresh process with `env` loads them."""
+def database_settings(prelude: str = "", **env: str) -> list[object]:
+    """DATABASE_POOL_SIZE, CONN_MAX_AGE and the pool options, as a fresh process with `env` loads them
+    (after running `prelude`)."""
     environment = process_env(**env)
     for name in ("CELERY_WORKER_POOL", "DATABASE_POOL_SIZE"):
         if name not in env:
             environment.pop(name, None)
     done = subprocess.run(
-        [PYTHON, "-c", SHOW],
+        [PYTHON, "-c", prelude + SHOW],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -58,6 +59,17 @@ def test_only_thread_workers_on_postgresql_pool_their_connections(
 ) -> None:
     # given / when the settings load / then a pool replaces persistent connections only where it can
     assert database_settings(**env) == expected
+
+
+def test_the_web_process_never_pools_so_a_request_fails_at_once_while_the_database_is_away() -> None:
+    # given the environment of a deployment that pools its workers' connections
+    env = {"DATABASE_URL": POSTGRES, "DATABASE_POOL_SIZE": "16"}
+
+    # when gunicorn's configuration is loaded before the settings, as in the web process
+    loaded = database_settings("import marketplace.gunicorn; ", **env)
+
+    # then each web thread keeps a persistent connection of its own
+    assert loaded == [0, 60, None]
 
 
 @pytest.mark.postgres
