@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+import subprocess
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -84,6 +85,26 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, inter
 def process_env(**overrides: str) -> dict[str, str]:
     """The environment for a project process started by a test."""
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings", "DEBUG": "1", **overrides}
+
+
+def run_python(
+    code: str, env: Mapping[str, str], *, unset: Iterable[str] = (), check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Runs `code` in a fresh Python in the project's folder, with `env` on top of the test environment
+    (`process_env`) and the variables named in `unset` removed unless `env` sets them; its output as text."""
+    environment = process_env(**env)
+    for name in unset:
+        if name not in env:
+            environment.pop(name, None)
+    return subprocess.run(
+        [PYTHON, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
+    )
 
 
 def stack_env(database: str, queue: str, extra_env: Mapping[str, str] | None) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ import redis
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
 from marketplace.broker import RedisTransport
-from tests.services import PYTHON, ROOT, process_env, require_redis
+from tests.services import require_redis, run_python
 
 MESSAGES = 40
 
@@ -120,14 +119,8 @@ def test_a_channel_whose_pool_was_rebuilt_uses_a_client_of_the_new_pool(queue: Q
 )
 def test_the_redis_transport_is_chosen_for_redis_urls_only(url: str, transport: str) -> None:
     # given / when the settings load with the broker URL
-    done = subprocess.run(
-        [PYTHON, "-c", "from marketplace.celery import app; print(app.conf.broker_transport)"],
-        cwd=ROOT,
-        env=process_env(CELERY_BROKER_URL=url),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
+    done = run_python(
+        "from marketplace.celery import app; print(app.conf.broker_transport)", {"CELERY_BROKER_URL": url}
     )
 
     # then

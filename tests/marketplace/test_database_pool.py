@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from django.db import connection, transaction
 
 from jobs.models import Job
 from marketplace.open_payments import release_database
-from tests.services import PYTHON, ROOT, process_env, require
+from tests.services import require, run_python
 
 SHOW = (
     "import django, json; django.setup(); from django.conf import settings as s;"
@@ -23,19 +22,7 @@ POSTGRES = "postgres://postgres@127.0.0.1:5432/marketplace"
 def database_settings(prelude: str = "", **env: str) -> list[object]:
     """DATABASE_POOL_SIZE, CONN_MAX_AGE and the pool options, as a fresh process with `env` loads them
     (after running `prelude`)."""
-    environment = process_env(**env)
-    for name in ("CELERY_WORKER_POOL", "DATABASE_POOL_SIZE"):
-        if name not in env:
-            environment.pop(name, None)
-    done = subprocess.run(
-        [PYTHON, "-c", prelude + SHOW],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    done = run_python(prelude + SHOW, env, unset=("CELERY_WORKER_POOL", "DATABASE_POOL_SIZE"))
     loaded: list[object] = json.loads(done.stdout)
     return loaded
 

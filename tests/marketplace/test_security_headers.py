@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from html.parser import HTMLParser
 
 import pytest
@@ -14,7 +13,7 @@ from django.test import Client
 
 from jobs.models import AttemptStatus
 from tests.jobs import factories as f
-from tests.services import PYTHON, ROOT, process_env
+from tests.services import ROOT, run_python
 
 POLICY = {
     "default-src": ["'self'"],
@@ -166,19 +165,8 @@ SHOW = (
 def security_settings(**env: str) -> str:
     """SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS and SECURE_PROXY_SSL_HEADER as a fresh process
     reads them with `env`."""
-    environment = process_env(SECRET_KEY="x" * 50, **env)
-    for name in ("SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_INCLUDE_SUBDOMAINS"):
-        if name not in env:
-            environment.pop(name, None)
-    done = subprocess.run(
-        [PYTHON, "-c", SHOW],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    unset = ("SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_INCLUDE_SUBDOMAINS")
+    done = run_python(SHOW, {"SECRET_KEY": "x" * 50, **env}, unset=unset)
     return done.stdout.strip()
 
 

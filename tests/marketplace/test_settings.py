@@ -6,26 +6,14 @@ import subprocess
 
 import pytest
 
-from tests.services import PYTHON, ROOT, process_env
+from tests.services import run_python
 
 SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
 
 def start(**env: str) -> subprocess.CompletedProcess[str]:
     """Loads the project's settings in a fresh process with `env` on top of the test environment."""
-    environment = process_env(**env)
-    for name in ("SECRET_KEY", "DEBUG"):
-        if name not in env:
-            environment.pop(name, None)
-    return subprocess.run(
-        [PYTHON, "-c", SETUP],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    return run_python(SETUP, env, unset=("SECRET_KEY", "DEBUG"), check=False)
 
 
 def test_without_debug_a_missing_secret_key_stops_start_up_naming_it() -> None:
