@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from unittest import mock
 from urllib.parse import urlsplit
 
 from marketplace.processes import (
@@ -157,13 +158,8 @@ def setup_django(database_url: str, broker_url: str, queue: str | None = None) -
 
     # This process answers requests as the web process does, never from a pool (marketplace/gunicorn.py):
     # with the database away a request fails at once. The workers it starts keep their pools.
-    pool_size = os.environ.get("DATABASE_POOL_SIZE")
-    os.environ["DATABASE_POOL_SIZE"] = "0"
-    django.setup()
-    if pool_size is None:
-        del os.environ["DATABASE_POOL_SIZE"]
-    else:
-        os.environ["DATABASE_POOL_SIZE"] = pool_size
+    with mock.patch.dict(os.environ, {"DATABASE_POOL_SIZE": "0"}):
+        django.setup()
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
