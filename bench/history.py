@@ -14,6 +14,14 @@ import time
 
 from stack import say
 
+# What every attempt of the history sets; a payment adds its incoming amount, a refund its refund.
+ATTEMPT_COLUMNS = """id, kind, status, created_at, updated_at, link_ready_at, authorized_at, finished_at,
+       grant_revoked_at, job_id, quote_id, sender_wallet, receiver_wallet, sender_auth_server,
+       incoming_payment_url, receive_asset_code, receive_asset_scale, incoming_token, incoming_token_manage,
+       op_quote_url, debit_amount, debit_asset_code, debit_asset_scale, receive_amount, client_nonce,
+       interact_nonce, payment_url, continue_uri, continue_token, interact_ref, access_token,
+       access_token_manage, idempotency_id, outgoing_payment_url, sent_amount, received_amount, polls, error,
+       error_code, error_detail, receiver_already_paid, reported_result, budget_fallback"""
 HISTORY_SQL = [
     """INSERT INTO jobs_job (title, description, status, created_at, paid_at, funder_id, refunds_committed,
                          refunded_amount, paid_amount)
@@ -25,14 +33,7 @@ HISTORY_SQL = [
    SELECT 1000 + j.id %% 5000, CASE WHEN j.id %% 25 = 0 THEN 'EUR' ELSE 'USD' END, 2, '', j.created_at, j.id,
           %(provider)s
    FROM jobs_job AS j WHERE j.id > %(after)s""",
-    """INSERT INTO jobs_paymentattempt (
-       id, kind, status, created_at, updated_at, link_ready_at, authorized_at, finished_at, grant_revoked_at,
-       job_id, quote_id, sender_wallet, receiver_wallet, sender_auth_server, incoming_payment_url,
-       incoming_amount, receive_asset_code, receive_asset_scale, incoming_token, incoming_token_manage,
-       op_quote_url, debit_amount, debit_asset_code, debit_asset_scale, receive_amount, client_nonce,
-       interact_nonce, payment_url, continue_uri, continue_token, interact_ref, access_token,
-       access_token_manage, idempotency_id, outgoing_payment_url, sent_amount, received_amount, polls, error,
-       error_code, error_detail, receiver_already_paid, reported_result, budget_fallback)
+    f"""INSERT INTO jobs_paymentattempt ({ATTEMPT_COLUMNS}, incoming_amount)
    SELECT gen_random_uuid(), 'payment',
           CASE WHEN q.job_id %% 10 < 9 THEN 'succeeded' WHEN q.job_id %% 30 = 9 THEN 'failed'
                WHEN q.job_id %% 30 = 19 THEN 'declined' ELSE 'expired' END,
@@ -43,8 +44,8 @@ HISTORY_SQL = [
           q.created_at + (40 + q.job_id %% 90 + (q.job_id %% 13)) * interval '1 second',
           q.created_at, q.job_id, q.id,
           'https://wallet' || (q.job_id %% 7) || '.example/fiona', 'https://wallet.example/pavel',
-          'https://auth.wallet.example', 'https://wallet.example/incoming-payments/' || q.id, q.amount_value,
-          q.asset_code, 2, '', '', 'https://wallet.example/quotes/' || q.id, q.amount_value + 50,
+          'https://auth.wallet.example', 'https://wallet.example/incoming-payments/' || q.id, q.asset_code, 2,
+          '', '', 'https://wallet.example/quotes/' || q.id, q.amount_value + 50,
           q.asset_code, 2, q.amount_value, '', '', 'https://auth.wallet.example/interact/' || q.id,
           'https://auth.wallet.example/continue/' || q.id, '', '', '', '', gen_random_uuid(),
           'https://wallet.example/outgoing-payments/' || q.id, q.amount_value + 50,
@@ -54,8 +55,8 @@ HISTORY_SQL = [
                WHEN q.job_id %% 10 = 9 THEN 'Nobody used the payment link in time.' ELSE '' END,
           CASE WHEN q.job_id %% 30 = 9 THEN 'http_403' WHEN q.job_id %% 30 = 19 THEN 'grant_rejected'
                WHEN q.job_id %% 10 = 9 THEN 'link_expired' ELSE '' END,
-          '', false, '', ''
-   FROM jobs_quote AS q WHERE q.job_id > %(after)s""",
+          '', false, '', '', q.amount_value
+   FROM jobs_quote AS q WHERE q.job_id > %(after)s""",  # noqa: S608 - the columns are a constant
     """UPDATE jobs_job AS j SET paid_at = a.finished_at, paid_amount = a.received_amount
    FROM jobs_paymentattempt AS a WHERE a.job_id = j.id AND a.status = 'succeeded' AND j.id > %(after)s""",
     """INSERT INTO jobs_refund (
@@ -67,21 +68,14 @@ HISTORY_SQL = [
    WHERE a.status = 'succeeded' AND a.job_id %% 50 = 0 AND a.job_id > %(after)s""",
     """UPDATE jobs_job AS j SET refunds_committed = 500, refunded_amount = 500
    FROM jobs_refund AS r WHERE r.job_id = j.id AND j.id > %(after)s""",
-    """INSERT INTO jobs_paymentattempt (
-       id, kind, refund_id, status, created_at, updated_at, link_ready_at, authorized_at, finished_at,
-       grant_revoked_at, job_id, quote_id, sender_wallet, receiver_wallet, sender_auth_server,
-       incoming_payment_url, receive_asset_code, receive_asset_scale, incoming_token, incoming_token_manage,
-       op_quote_url, debit_amount, debit_asset_code, debit_asset_scale, receive_amount, client_nonce,
-       interact_nonce, payment_url, continue_uri, continue_token, interact_ref, access_token,
-       access_token_manage, idempotency_id, outgoing_payment_url, sent_amount, received_amount, polls, error,
-       error_code, error_detail, receiver_already_paid, reported_result, budget_fallback)
-   SELECT gen_random_uuid(), 'refund', r.id, 'succeeded', r.created_at, r.created_at,
+    f"""INSERT INTO jobs_paymentattempt ({ATTEMPT_COLUMNS}, refund_id)
+   SELECT gen_random_uuid(), 'refund', 'succeeded', r.created_at, r.created_at,
           r.created_at + interval '3 seconds', r.created_at + interval '40 seconds',
           r.created_at + interval '45 seconds', r.created_at, a.job_id, a.quote_id, a.receiver_wallet,
           a.sender_wallet, 'https://auth.wallet.example', '', a.receive_asset_code, 2, '', '', '', 500,
           a.receive_asset_code, 2, 495, '', '', '', '', '', '', '', '', gen_random_uuid(), '', 500, 495, 1,
-          '', '', '', false, '', ''
-   FROM jobs_refund AS r JOIN jobs_paymentattempt AS a ON a.id = r.payment_id WHERE r.job_id > %(after)s""",
+          '', '', '', false, '', '', r.id
+   FROM jobs_refund AS r JOIN jobs_paymentattempt AS a ON a.id = r.payment_id WHERE r.job_id > %(after)s""",  # noqa: S608
 ]
 
 
