@@ -43,6 +43,16 @@ def require_redis() -> str:
     return REDIS_URL
 
 
+def require_local_postgres() -> None:
+    """Checks that PostgreSQL answers at 127.0.0.1:5432 and that `createdb` is installed, for a test whose
+    processes make databases of their own there."""
+    require(
+        shutil.which("createdb") is not None and port_open("127.0.0.1", 5432),
+        "PostgreSQL at 127.0.0.1:5432 (with createdb)",
+        "start PostgreSQL with trust auth for user postgres",
+    )
+
+
 def require_postgres_server() -> None:
     """Checks that PostgreSQL's server programs (initdb, postgres) are installed, for a test that starts
     a server of its own."""

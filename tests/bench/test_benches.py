@@ -4,7 +4,6 @@ the stack that breaks one shows in `make test`, not only when someone next measu
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -86,11 +85,7 @@ def test_every_benchmark_script_has_its_figures_listed() -> None:
 def test_a_benchmark_prints_its_one_json_line(name: str) -> None:
     # given the services every benchmark stands on
     services.require_redis()
-    services.require(
-        shutil.which("createdb") is not None and services.port_open("127.0.0.1", 5432),
-        "PostgreSQL at 127.0.0.1:5432 (with createdb)",
-        "start PostgreSQL with trust auth for user postgres",
-    )
+    services.require_local_postgres()
     if name.startswith("sdk_"):
         services.require_node()
 
@@ -98,7 +93,7 @@ def test_a_benchmark_prints_its_one_json_line(name: str) -> None:
     done = subprocess.run(
         [services.PYTHON, "bench/run.py", name],
         cwd=services.ROOT,
-        env={**services.process_env(**SMALL), "DEBUG": "0"},
+        env=services.process_env(**SMALL, DEBUG="0"),
         capture_output=True,
         text=True,
         timeout=200,

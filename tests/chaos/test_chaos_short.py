@@ -18,11 +18,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow, pytest.
 
 def test_every_chaos_scenario_ends_with_nothing_lost_or_doubled() -> None:
     services.require(shutil.which("redis-server") is not None, "redis-server", "install redis-server")
-    services.require(
-        shutil.which("createdb") is not None and services.port_open("127.0.0.1", 5432),
-        "PostgreSQL at 127.0.0.1:5432 (with createdb)",
-        "start PostgreSQL with trust auth for user postgres",
-    )
+    services.require_local_postgres()
     services.require_postgres_server()
     services.require(shutil.which("rabbitmq-server") is not None, "RabbitMQ", "install rabbitmq-server")
     # when every scenario runs with small N on servers and a database of its own

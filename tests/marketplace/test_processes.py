@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from marketplace.processes import PYTHON, Group, NotReady, database, free_port, port_open, stop
-from tests.services import require, require_postgres_server, wait_until
+from tests.services import require, require_local_postgres, require_postgres_server, wait_until
 
 # Starts a child of its own (in its group), prints the child's pid, then waits.
 PARENT_OF_A_SLEEPER = (
@@ -82,11 +82,7 @@ def test_a_redis_of_its_own_answers_on_its_port_until_stopped(tmp_path: Path) ->
 
 
 def test_a_database_of_its_own_exists_only_inside_its_block() -> None:
-    require(
-        shutil.which("createdb") is not None and port_open("127.0.0.1", 5432),
-        "PostgreSQL at 127.0.0.1:5432 (with createdb)",
-        "start PostgreSQL with trust auth for user postgres",
-    )
+    require_local_postgres()
 
     def exists(url: str) -> bool:
         query = ["psql", url, "-tAc", "select 1"]
